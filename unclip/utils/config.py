@@ -88,7 +88,7 @@ class Config:
     """Base class for JSON-serialisable, strictly validated dataclass configs."""
 
     @classmethod
-    def from_dict(cls: type[T], data: dict[str, Any], where: str | None = None) -> T:
+    def from_dict(cls, data: dict[str, Any], where: str | None = None) -> typing.Self:
         where = where or cls.__name__
         if not isinstance(data, dict):
             raise ConfigError(f"{where}: expected a JSON object, got {type(data).__name__}")
@@ -130,7 +130,7 @@ class Config:
         Path(path).write_text(self.to_json() + "\n")
 
     @classmethod
-    def load(cls: type[T], path: str | Path) -> T:
+    def load(cls, path: str | Path) -> typing.Self:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"{path}: config file not found")

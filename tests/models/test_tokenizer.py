@@ -1,0 +1,40 @@
+import pytest
+
+from unclip.errors import ModelFormatError
+from unclip.models.tokenizer import load_tokenizer, save_tokenizer, tokenize, train_tokenizer
+
+
+def test_round_trip_gives_identical_ids(tiny_tokenizer, tmp_path):
+    save_tokenizer(tiny_tokenizer, tmp_path)
+    loaded = load_tokenizer(tmp_path)
+    texts = ["a red apple", "Grinning FACE with   star eyes!", "Überstraße 😀 日本"]
+    assert tiny_tokenizer(texts)["input_ids"] == loaded(texts)["input_ids"]
+
+
+def test_any_text_encodes_without_unknown_tokens(tiny_tokenizer):
+    ids = tiny_tokenizer(["zebra crossing ☃ ñandú — 42"])["input_ids"][0]
+    assert tiny_tokenizer.unk_token_id not in ids[1:-1]
+    assert tiny_tokenizer.decode(ids, skip_special_tokens=True).replace(" ", "") == "zebracrossing☃ñandú—42"
+
+
+def test_learned_merges_make_frequent_words_single_tokens():
+    tok = train_tokenizer(["a red apple"] * 5 + ["a red car"] * 5, vocab_size=700, min_frequency=2)
+    ids = tok(["red apple"])["input_ids"][0]
+    assert len(ids) == 4  # BOS, red</w>, apple</w>, EOS
+
+
+def test_tokenize_pads_and_truncates_keeping_eos(tiny_tokenizer):
+    out = tokenize(tiny_tokenizer, ["a red apple", "apple " * 50], max_length=12)
+    assert out.ids.shape == (2, 12)
+    eos = tiny_tokenizer.eos_token_id
+    assert out.ids[1, -1] == eos and out.mask[1].all()
+    assert out.mask[0].sum() == 5  # BOS a red apple EOS
+
+
+def test_missing_or_malformed_files_are_named(tiny_tokenizer, tmp_path):
+    with pytest.raises(ModelFormatError, match="vocab.json"):
+        load_tokenizer(tmp_path)
+    save_tokenizer(tiny_tokenizer, tmp_path)
+    (tmp_path / "merges.txt").write_text("#version: 0.2\na b c\n")
+    with pytest.raises(ModelFormatError, match="merges.txt"):
+        load_tokenizer(tmp_path)

@@ -1,0 +1,83 @@
+import pytest
+import torch
+
+from unclip.errors import InputError
+from unclip.pipeline import stages
+from unclip.pipeline.cascade import StageSampling
+from unclip.pipeline.unclip_pipeline import UnCLIP
+
+FAST = {"prior_steps": 2, "decoder_steps": 2, "upsampler_256_steps": 1, "upsampler_1024_steps": 1, "prior_candidates": 1}
+
+
+@pytest.fixture(scope="module")
+def pipe(tiny_cascade):
+    return UnCLIP(tiny_cascade, device="cpu")
+
+
+def test_same_seed_same_images_other_seed_other_images(pipe):
+    a = pipe.generate_tensors(["a red apple", "a blue car"], n=2, size=64, seed=5, **FAST)
+    b = pipe.generate_tensors(["a red apple", "a blue car"], n=2, size=64, seed=5, **FAST)
+    c = pipe.generate_tensors(["a red apple", "a blue car"], n=2, size=64, seed=6, **FAST)
+    assert a.shape == (4, 3, 64, 64)
+    assert torch.equal(a, b)
+    assert not torch.allclose(a, c)
+    assert a.min() >= -1 and a.max() <= 1
+
+
+def test_prompts_are_batched_in_prompt_major_order(pipe):
+    batch = pipe.generate_tensors(["a red apple", "a blue car"], n=1, size=64, seed=1, **FAST)
+    assert not torch.allclose(batch[0], batch[1])
+
+
+def test_sizes_256_512_1024_give_pil_images_of_that_size(pipe):
+    for size in (256, 512, 1024):
+        images = pipe.generate("a cat", n=1, size=size, seed=0, **FAST)
+        assert len(images) == 1 and images[0].size == (size, size) and images[0].mode == "RGB"
+
+
+def test_every_sampler_runs_in_every_stage(pipe):
+    for name in ("ddpm", "ddim", "dpm++2m"):
+        out = pipe.generate_tensors(
+            "a dog", size=64, seed=0, prior_sampler=name, decoder_sampler=name, **FAST
+        )
+        assert torch.isfinite(out).all()
+
+
+def test_guidance_one_equals_the_conditional_output(pipe):
+    """The guided (batched uncond+cond) path at g=1 must give the conditional-only result."""
+    c = pipe.cascade
+    text = pipe.encode_prompts(["a bowl of soup"])
+    embeds = torch.randn(1, c.decoder.config.clip_dim)
+    x_T = torch.randn(1, 3, 64, 64)
+    settings_1 = StageSampling("ddim", 3, 1.0)
+    settings_b = StageSampling("ddim", 3, 1.0 + 1e-7)  # forces the batched [uncond; cond] path
+    a = stages.run_decoder(c.decoder, embeds, text, pipe.empty_text(), settings_1, None, x_T=x_T)
+    b = stages.run_decoder(c.decoder, embeds, text, pipe.empty_text(), settings_b, None, x_T=x_T)
+    assert torch.allclose(a, b, atol=1e-4)
+    strong = stages.run_decoder(c.decoder, embeds, text, pipe.empty_text(), StageSampling("ddim", 3, 8.0), None, x_T=x_T)
+    assert not torch.allclose(a, strong, atol=1e-3)
+
+
+def test_prior_candidates_keep_the_embedding_closest_to_the_text(pipe):
+    c = pipe.cascade
+    text = pipe.encode_prompts(["a red apple"])
+    settings = StageSampling("ddim", 2, 1.0)
+    g = torch.Generator().manual_seed(0)
+    best = stages.run_prior(c.prior, text, pipe.empty_text(), settings, g, candidates=4)
+    g = torch.Generator().manual_seed(0)
+    all4 = stages.run_prior(c.prior, text.repeat_interleave(4), pipe.empty_text(), settings, g, candidates=1)
+    sims = torch.nn.functional.cosine_similarity(all4, text.embeds.expand(4, -1), dim=-1)
+    assert torch.allclose(best[0], all4[sims.argmax()], atol=1e-5)
+
+
+def test_bad_requests_raise_input_errors(pipe):
+    with pytest.raises(InputError, match="size"):
+        pipe.generate("x", size=300)
+    with pytest.raises(InputError, match="n:"):
+        pipe.generate("x", n=0)
+    with pytest.raises(InputError, match="prompt"):
+        pipe.generate("x" * 1001)
+    with pytest.raises(InputError, match="sampler"):
+        pipe.generate("x", decoder_sampler="euler")
+    with pytest.raises(TypeError, match="unknown stage setting"):
+        pipe.generate("x", decoder_stepz=3)

@@ -1,0 +1,48 @@
+"""`unclip generate "a prompt" -n 4 --size 1024 --seed 7 -o out/`: text to images."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from unclip.cli.common import (
+    add_model_options,
+    add_stage_options,
+    load_pipeline,
+    slug,
+    stage_settings,
+    write_images,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "generate",
+        help="generate images from a text prompt",
+        description="Generate images from text prompts with the unCLIP cascade "
+        "(prior -> 64 px decoder -> 64->256 -> 256->1024 upsamplers).",
+    )
+    p.add_argument("prompt", nargs="+", help="one or more prompts (quote each one)")
+    p.add_argument("-n", type=int, default=1, help="images per prompt (default 1)")
+    p.add_argument("--size", type=int, default=256, choices=(64, 256, 512, 1024), help="output size in px (default 256)")
+    p.add_argument("--seed", type=int, default=None, help="random seed: the same seed gives the same images")
+    p.add_argument("-o", "--out", default="out", help="output folder (default ./out)")
+    add_model_options(p)
+    add_stage_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    pipe = load_pipeline(args)
+    images = pipe.generate(
+        args.prompt, n=args.n, size=args.size, seed=args.seed, progress=True, **stage_settings(args)
+    )
+    out = Path(args.out)
+    for i, prompt in enumerate(args.prompt):
+        batch = images[i * args.n : (i + 1) * args.n]
+        stem = slug(prompt) + (f"-s{args.seed}" if args.seed is not None else "")
+        for path in write_images(batch, out, stem):
+            print(path)
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,104 @@
+"""The set of networks that make up an unCLIP model, and the default sampler settings of each stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import CLIPTokenizer
+
+from unclip.models.clip import ClipConfig, ClipModel
+from unclip.models.decoder import Decoder, DecoderConfig
+from unclip.models.prior import Prior, PriorConfig
+from unclip.models.upsampler import Upsampler, UpsamplerConfig
+from unclip.utils.config import Config
+
+# component name -> (config class, module class). Inpainting variants are optional.
+COMPONENTS: dict[str, tuple[type[Config], type[nn.Module]]] = {
+    "clip": (ClipConfig, ClipModel),
+    "prior": (PriorConfig, Prior),
+    "decoder": (DecoderConfig, Decoder),
+    "upsampler_256": (UpsamplerConfig, Upsampler),
+    "upsampler_1024": (UpsamplerConfig, Upsampler),
+    "decoder_inpaint": (DecoderConfig, Decoder),
+    "upsampler_256_inpaint": (UpsamplerConfig, Upsampler),
+    "upsampler_1024_inpaint": (UpsamplerConfig, Upsampler),
+}
+REQUIRED = ("clip", "prior", "decoder", "upsampler_256")
+
+
+@dataclass
+class StageSampling(Config):
+    """Sampler settings of one stage. `guidance` 1.0 means no classifier-free guidance."""
+
+    sampler: str = "ddpm"  # "ddpm" | "ddim" | "dpm++2m"
+    steps: int = 25
+    guidance: float = 1.0
+    eta: float = 0.0  # DDIM only
+
+    def __post_init__(self) -> None:
+        if self.sampler not in ("ddpm", "ddim", "dpm++2m"):
+            raise ValueError(f"sampler must be 'ddpm', 'ddim' or 'dpm++2m', got {self.sampler!r}")
+        if self.steps < 1:
+            raise ValueError(f"steps must be >= 1, got {self.steps}")
+        if self.guidance < 0:
+            raise ValueError(f"guidance must be >= 0, got {self.guidance}")
+
+
+@dataclass
+class SamplingConfig(Config):
+    """Default sampler settings stored with a model (Karlo's: 25 / 25 / 7 steps, guidance 4 and 8)."""
+
+    prior: StageSampling = field(default_factory=lambda: StageSampling("ddpm", 25, 4.0))
+    decoder: StageSampling = field(default_factory=lambda: StageSampling("ddpm", 25, 8.0))
+    upsampler_256: StageSampling = field(default_factory=lambda: StageSampling("ddpm", 7, 1.0))
+    upsampler_1024: StageSampling = field(default_factory=lambda: StageSampling("ddim", 15, 1.0))
+    prior_candidates: int = 2  # draw this many image embeddings, keep the one closest to the text
+
+    def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> SamplingConfig:
+        data = self.to_dict()
+        for stage, values in overrides.items():
+            if stage == "prior_candidates":
+                data[stage] = values
+                continue
+            if stage not in data:
+                raise ValueError(f"unknown stage {stage!r}; stages: prior, decoder, upsampler_256, upsampler_1024")
+            data[stage].update({k: v for k, v in values.items() if v is not None})
+        return SamplingConfig.from_dict(data)
+
+
+@dataclass
+class Cascade:
+    """The loaded networks of one model directory."""
+
+    tokenizer: CLIPTokenizer
+    modules: dict[str, nn.Module]
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    attribution: str | None = None
+
+    @property
+    def clip(self) -> ClipModel:
+        return self.modules["clip"]  # type: ignore[return-value]
+
+    @property
+    def prior(self) -> Prior:
+        return self.modules["prior"]  # type: ignore[return-value]
+
+    @property
+    def decoder(self) -> Decoder:
+        return self.modules["decoder"]  # type: ignore[return-value]
+
+    def upsampler(self, size: int, inpaint: bool = False) -> Upsampler | None:
+        return self.modules.get(f"upsampler_{size}" + ("_inpaint" if inpaint else ""))  # type: ignore[return-value]
+
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> Cascade:
+        for module in self.modules.values():
+            module.to(device=device, dtype=dtype)
+        return self
+
+    def eval(self) -> Cascade:
+        for module in self.modules.values():
+            module.eval().requires_grad_(False)
+        return self

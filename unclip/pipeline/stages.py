@@ -1,0 +1,165 @@
+"""One function per cascade stage: prompt encoding, prior, decoder, upsampler.
+
+Each takes the networks and settings it needs and returns tensors; `UnCLIP` (generation) and the
+editing functions compose them. Classifier-free guidance runs the unconditional and conditional
+halves as one batch; with guidance 1 only the conditional half runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import torch
+
+from unclip.diffusion import NoiseSchedule, make_betas, make_sampler, sample_loop
+from unclip.models.clip import ClipModel, TextEncoding
+from unclip.models.decoder import Decoder
+from unclip.models.diffusion_config import DiffusionConfig
+from unclip.models.prior import Prior
+from unclip.models.tokenizer import tokenize
+from unclip.models.upsampler import Upsampler, upsample_low_res
+from unclip.pipeline.cascade import StageSampling
+
+StepHook = Callable[[torch.Tensor, int], torch.Tensor]
+
+
+@lru_cache(maxsize=16)
+def _schedule(kind: str, num_timesteps: int) -> NoiseSchedule:
+    return NoiseSchedule(make_betas(kind, num_timesteps))
+
+
+def stage_sampler(diffusion: DiffusionConfig, settings: StageSampling):  # type: ignore[no-untyped-def]
+    return make_sampler(
+        settings.sampler,
+        _schedule(diffusion.schedule, diffusion.num_timesteps),
+        settings.steps,
+        prediction=diffusion.prediction,
+        learned_variance=diffusion.learned_variance,
+        clip_range=diffusion.clip_range,
+        eta=settings.eta,
+    )
+
+
+def _progress(desc: str, enabled: bool):  # type: ignore[no-untyped-def]
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return lambda it: tqdm(it, desc=desc, leave=False, dynamic_ncols=True)
+
+
+def _guided(out: torch.Tensor, guidance: float, channels: int | None = None) -> torch.Tensor:
+    """Combine [uncond; cond] outputs: uncond + g * (cond - uncond) on the first `channels` channels,
+    keeping the conditional half's remaining (variance) channels."""
+    uncond, cond = out.chunk(2)
+    if channels is None or channels == out.shape[1]:
+        return uncond + guidance * (cond - uncond)
+    mean = uncond[:, :channels] + guidance * (cond[:, :channels] - uncond[:, :channels])
+    return torch.cat([mean, cond[:, channels:]], dim=1)
+
+
+@torch.no_grad()
+def encode_prompts(clip: ClipModel, tokenizer, prompts: list[str]) -> TextEncoding:  # type: ignore[no-untyped-def]
+    device = next(clip.parameters()).device
+    tokens = tokenize(tokenizer, prompts, clip.config.text_max_tokens)
+    return clip.encode_text(tokens.ids.to(device), tokens.mask.to(device))
+
+
+@torch.no_grad()
+def run_prior(
+    prior: Prior,
+    text: TextEncoding,
+    empty: TextEncoding,
+    settings: StageSampling,
+    generator: torch.Generator | None,
+    candidates: int = 1,
+    progress: bool = False,
+) -> torch.Tensor:
+    """Sample one CLIP image embedding per row of `text` (drawing `candidates` and keeping the one
+    with the highest cosine similarity to the text embedding)."""
+    b = text.embeds.shape[0]
+    device = text.embeds.device
+    rows = text.repeat_interleave(candidates)
+    guided = settings.guidance != 1.0
+    both = TextEncoding.cat([empty.expand_to(rows.embeds.shape[0]), rows]) if guided else rows
+    prefix = prior.encode_prefix(both)
+
+    def model_fn(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        zz, tt = (torch.cat([z, z]), torch.cat([t, t])) if guided else (z, t)
+        out = prior.denoise(zz, tt, prefix).float()
+        return _guided(out, settings.guidance) if guided else out
+
+    sampler = stage_sampler(prior.config.diffusion, settings)
+    z = torch.randn((rows.embeds.shape[0], prior.config.clip_dim), generator=generator, device=device)
+    z = sample_loop(model_fn, z, sampler, generator, progress=_progress("prior", progress))
+    embeds = prior.denormalize(z.to(prior.embed_mean.dtype)).float()
+    if candidates > 1:
+        sims = torch.nn.functional.cosine_similarity(embeds, rows.embeds.float(), dim=-1).view(b, candidates)
+        best = sims.argmax(dim=1)
+        embeds = embeds.view(b, candidates, -1)[torch.arange(b, device=device), best]
+    return embeds
+
+
+@torch.no_grad()
+def run_decoder(
+    decoder: Decoder,
+    image_embeds: torch.Tensor,
+    text: TextEncoding,
+    empty: TextEncoding,
+    settings: StageSampling,
+    generator: torch.Generator | None,
+    x_T: torch.Tensor | None = None,
+    inpaint: torch.Tensor | None = None,
+    on_step: StepHook | None = None,
+    progress: bool = False,
+) -> torch.Tensor:
+    """Sample 64x64 images [B, 3, S, S] in [-1, 1] from image embeddings and captions."""
+    b = image_embeds.shape[0]
+    device = image_embeds.device
+    size = decoder.config.image_size
+    guided = settings.guidance != 1.0
+    if guided:
+        cond = decoder.condition(
+            torch.cat([decoder.null_image_embeds(b).to(image_embeds), image_embeds]),
+            TextEncoding.cat([empty.expand_to(b), text]),
+        )
+        inpaint_in = torch.cat([inpaint, inpaint]) if inpaint is not None else None
+    else:
+        cond, inpaint_in = decoder.condition(image_embeds, text), inpaint
+
+    def model_fn(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        xx, tt = (torch.cat([x, x]), torch.cat([t, t])) if guided else (x, t)
+        out = decoder.denoise(xx, tt, cond, inpaint_in).float()
+        return _guided(out, settings.guidance, channels=3) if guided else out
+
+    sampler = stage_sampler(decoder.config.diffusion, settings)
+    if x_T is None:
+        x_T = torch.randn((b, 3, size, size), generator=generator, device=device)
+    return sample_loop(model_fn, x_T, sampler, generator, on_step=on_step, progress=_progress("decoder", progress))
+
+
+@torch.no_grad()
+def run_upsampler(
+    upsampler: Upsampler,
+    low_res: torch.Tensor,
+    size: int,
+    settings: StageSampling,
+    generator: torch.Generator | None,
+    inpaint: torch.Tensor | None = None,
+    on_step: StepHook | None = None,
+    progress: bool = False,
+    desc: str = "upsampler",
+) -> torch.Tensor:
+    """Upsample [B, 3, h, w] images in [-1, 1] to `size` x `size`."""
+    b = low_res.shape[0]
+    device = low_res.device
+    cond = upsample_low_res(low_res.float(), (size, size))
+    sampler = stage_sampler(upsampler.config.diffusion, settings)
+    last_t = sampler.timesteps[-1]
+
+    def model_fn(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return upsampler.denoise(x, t, cond, inpaint, last_step=int(t[0]) == last_t).float()
+
+    x_T = torch.randn((b, 3, size, size), generator=generator, device=device)
+    return sample_loop(model_fn, x_T, sampler, generator, on_step=on_step, progress=_progress(desc, progress))

@@ -1,0 +1,201 @@
+"""`UnCLIP`: load a model directory and generate images from prompts.
+
+prompt -> tokens -> CLIP text embedding -> prior -> image embedding -> decoder (64 px)
+       -> upsampler (256 px) -> upsampler (1024 px) -> PIL images
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from unclip.errors import InputError
+from unclip.models.clip import TextEncoding
+from unclip.pipeline import stages
+from unclip.pipeline.cascade import Cascade, SamplingConfig
+from unclip.pipeline.model_dir import load_cascade, save_cascade
+from unclip.utils.images import tensor_to_pil
+
+SIZES = (64, 256, 512, 1024)
+MAX_PROMPT_CHARS = 1000
+
+
+def default_device() -> torch.device:
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def default_model_path() -> Path:
+    """The embedded default model shipped inside the package."""
+    return Path(__file__).resolve().parent.parent / "assets" / "default_model"
+
+
+def parse_stage_settings(sampling: SamplingConfig, settings: dict[str, Any]) -> SamplingConfig:
+    """Apply keyword overrides like `decoder_steps=10, prior_guidance=2.0, upsampler_256_sampler="ddim"`."""
+    overrides: dict[str, dict[str, Any]] = {}
+    for key, value in settings.items():
+        if value is None:
+            continue
+        if key == "prior_candidates":
+            overrides["prior_candidates"] = value  # type: ignore[assignment]
+            continue
+        stage, _, field_name = key.rpartition("_")
+        if stage not in ("prior", "decoder", "upsampler_256", "upsampler_1024") or field_name not in (
+            "sampler",
+            "steps",
+            "guidance",
+            "eta",
+        ):
+            raise TypeError(f"unknown stage setting {key!r} (use <stage>_<sampler|steps|guidance|eta>)")
+        overrides.setdefault(stage, {})[field_name] = value
+    try:
+        return sampling.with_overrides(overrides)
+    except ValueError as e:
+        raise InputError(str(e)) from e
+
+
+class UnCLIP:
+    """A loaded unCLIP cascade with text-to-image generation. Editing lives in `unclip.pipeline.editing`."""
+
+    def __init__(self, cascade: Cascade, device: torch.device | str | None = None):
+        self.device = torch.device(device) if device is not None else default_device()
+        self.cascade = cascade.to(device=self.device).eval()
+        self._empty: TextEncoding | None = None
+
+    # ------------------------------------------------------------------ loading and saving
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str | Path | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        components: list[str] | None = None,
+    ) -> UnCLIP:
+        """Load a model directory (`None`: the embedded default model). On CUDA the default dtype is fp16."""
+        device = torch.device(device) if device is not None else default_device()
+        if dtype is None:
+            dtype = torch.float16 if device.type == "cuda" else torch.float32
+        path = Path(path) if path is not None else default_model_path()
+        cascade = load_cascade(path, device=device, dtype=dtype, components=components)
+        return cls(cascade, device=device)
+
+    def save_pretrained(self, path: str | Path, dtype: torch.dtype | None = None) -> None:
+        save_cascade(self.cascade, path, dtype=dtype)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.cascade.decoder.parameters()).dtype
+
+    @property
+    def max_size(self) -> int:
+        return 1024 if self.cascade.upsampler(1024) is not None else 256
+
+    # ------------------------------------------------------------------ stages
+    def encode_prompts(self, prompts: list[str]) -> TextEncoding:
+        return stages.encode_prompts(self.cascade.clip, self.cascade.tokenizer, prompts)
+
+    def empty_text(self) -> TextEncoding:
+        """The empty caption's encoding: the unconditional input for classifier-free guidance."""
+        if self._empty is None:
+            self._empty = self.encode_prompts([""])
+        return self._empty
+
+    def generator(self, seed: int | None) -> torch.Generator:
+        # MPS generators are not supported everywhere: draw noise on the CPU there.
+        device = self.device if self.device.type != "mps" else torch.device("cpu")
+        g = torch.Generator(device=device)
+        g.manual_seed(seed if seed is not None else int(torch.randint(0, 2**62, ()).item()))
+        return g
+
+    def upsample_to(
+        self,
+        images: torch.Tensor,
+        size: int,
+        sampling: SamplingConfig,
+        generator: torch.Generator,
+        progress: bool = False,
+    ) -> torch.Tensor:
+        """64 px decoder output -> `size` (256, 512 or 1024) through the upsampler stages."""
+        if size == images.shape[-1]:
+            return images
+        up256 = self.cascade.upsampler(256)
+        assert up256 is not None
+        x = stages.run_upsampler(up256, images, 256, sampling.upsampler_256, generator, progress=progress, desc="64->256")
+        if size == 256:
+            return x
+        up1024 = self.cascade.upsampler(1024)
+        if up1024 is None:
+            raise InputError(f"size {size} needs the 256->1024 upsampler, which this model does not have")
+        x = stages.run_upsampler(up1024, x, 1024, sampling.upsampler_1024, generator, progress=progress, desc="256->1024")
+        if size == 512:
+            # 512 px comes from the 1024 stage (area downsampling), never from upscaling a 256 result.
+            x = torch.nn.functional.interpolate(x, size=(512, 512), mode="area")
+        return x
+
+    # ------------------------------------------------------------------ generation
+    def check_request(self, prompts: list[str], n: int, size: int) -> None:
+        if not prompts:
+            raise InputError("prompt: at least one prompt is required")
+        for p in prompts:
+            if not isinstance(p, str):
+                raise InputError(f"prompt: expected a string, got {type(p).__name__}")
+            if len(p) > MAX_PROMPT_CHARS:
+                raise InputError(f"prompt: {len(p)} characters, the maximum is {MAX_PROMPT_CHARS}")
+        if not isinstance(n, int) or n < 1:
+            raise InputError(f"n: must be a positive integer, got {n!r}")
+        if size not in SIZES:
+            raise InputError(f"size: must be one of {SIZES}, got {size!r}")
+        if size > self.max_size:
+            raise InputError(f"size: {size} is larger than this model's largest output ({self.max_size})")
+
+    @torch.inference_mode()
+    def generate_tensors(
+        self,
+        prompt: str | list[str],
+        n: int = 1,
+        size: int = 256,
+        seed: int | None = None,
+        progress: bool = False,
+        **stage_settings: Any,
+    ) -> torch.Tensor:
+        """Like :meth:`generate` but returns a float tensor [len(prompts) * n, 3, size, size] in [-1, 1]."""
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        self.check_request(prompts, n, size)
+        sampling = parse_stage_settings(self.cascade.sampling, stage_settings)
+        generator = self.generator(seed)
+        text = self.encode_prompts(prompts).repeat_interleave(n)
+        embeds = stages.run_prior(
+            self.cascade.prior,
+            text,
+            self.empty_text(),
+            sampling.prior,
+            generator,
+            candidates=sampling.prior_candidates,
+            progress=progress,
+        )
+        images = stages.run_decoder(
+            self.cascade.decoder, embeds, text, self.empty_text(), sampling.decoder, generator, progress=progress
+        ).clamp(-1, 1)
+        return self.upsample_to(images, size, sampling, generator, progress=progress).clamp(-1, 1)
+
+    def generate(
+        self,
+        prompt: str | list[str],
+        n: int = 1,
+        size: int = 256,
+        seed: int | None = None,
+        progress: bool = False,
+        **stage_settings: Any,
+    ) -> list[Image.Image]:
+        """Generate `n` images per prompt at `size` px (64, 256, 512 or 1024).
+
+        Stage settings override the model's defaults per stage, e.g. `decoder_steps=10`,
+        `prior_guidance=4.0`, `upsampler_256_sampler="ddim"`, `prior_candidates=1`.
+        """
+        return tensor_to_pil(self.generate_tensors(prompt, n, size, seed, progress, **stage_settings))
