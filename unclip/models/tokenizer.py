@@ -30,7 +30,9 @@ def _byte_alphabet() -> list[str]:
     return sorted(pre_tokenizers.ByteLevel.alphabet())
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096, min_frequency: int = 2) -> CLIPTokenizer:
+def train_tokenizer(
+    texts: Iterable[str], vocab_size: int = 4096, min_frequency: int = 2, max_length: int = 77
+) -> CLIPTokenizer:
     """Train a CLIP-compatible BPE tokenizer on `texts`; `vocab_size` includes the 512 byte tokens."""
     from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers, trainers
     from tokenizers.models import BPE
@@ -66,7 +68,9 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096, min_frequency:
             kept.append((a, b))
     vocab[BOS] = len(vocab)
     vocab[EOS] = len(vocab)
-    return CLIPTokenizer(vocab=vocab, merges=kept)
+    tokenizer = CLIPTokenizer(vocab=vocab, merges=kept)
+    tokenizer.model_max_length = max_length
+    return tokenizer
 
 
 def save_tokenizer(tokenizer: CLIPTokenizer, directory: str | Path) -> None:

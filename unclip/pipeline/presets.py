@@ -71,8 +71,13 @@ def preset_configs(name: str, tokenizer: CLIPTokenizer, inpainting: bool = False
             in_channels=3, out_channels=6, channels=(64, 128, 192, 256), blocks_per_level=2,
             attention_levels=(False, True, True, True), mid_attention=True, head_channels=64, context_dim=256,
         )
-        up_unet = UNetConfig(in_channels=6, out_channels=3, channels=(32, 64, 128, 256), blocks_per_level=2)
-        up2_unet = UNetConfig(in_channels=6, out_channels=3, channels=(32, 32, 64, 64, 128, 128), blocks_per_level=1)
+        # Upsamplers add the timestep embedding (no scale-shift), like Karlo's super-resolution U-Net.
+        up_unet = UNetConfig(
+            in_channels=6, out_channels=3, channels=(32, 64, 128, 256), blocks_per_level=2, scale_shift=False
+        )
+        up2_unet = UNetConfig(
+            in_channels=6, out_channels=3, channels=(32, 32, 64, 64, 128, 128), blocks_per_level=1, scale_shift=False
+        )
     else:
         raise ValueError(f"unknown preset {name!r}: 'tiny' or 'bench'")
     configs: dict[str, Config] = {

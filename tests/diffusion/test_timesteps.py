@@ -1,0 +1,36 @@
+import itertools
+
+import pytest
+from diffusers import UnCLIPScheduler
+
+from unclip.diffusion import sampling_timesteps
+from unclip.errors import InputError
+
+
+def test_sampling_timesteps_equal_diffusers_unclip_for_every_step_count() -> None:
+    ref = UnCLIPScheduler(num_train_timesteps=1000)
+    for steps in range(2, 1001):
+        ref.set_timesteps(steps)
+        assert sampling_timesteps(1000, steps) == ref.timesteps.tolist(), steps
+
+
+@pytest.mark.parametrize("num_train", [64, 250, 4000])
+def test_sampling_timesteps_equal_diffusers_for_other_lengths(num_train: int) -> None:
+    ref = UnCLIPScheduler(num_train_timesteps=num_train)
+    for steps in [2, 3, 7, 25, 64]:
+        ref.set_timesteps(steps)
+        assert sampling_timesteps(num_train, steps) == ref.timesteps.tolist()
+
+
+def test_sampling_timesteps_shape() -> None:
+    ts = sampling_timesteps(1000, 25)
+    assert ts[0] == 999 and ts[-1] == 0 and len(ts) == 25
+    assert all(a > b for a, b in itertools.pairwise(ts))
+    assert sampling_timesteps(1000, 1000) == list(range(999, -1, -1))
+    assert sampling_timesteps(1000, 1) == [999]
+
+
+@pytest.mark.parametrize("steps", [0, -3, 1001])
+def test_sampling_timesteps_rejects_bad_step_counts(steps: int) -> None:
+    with pytest.raises(InputError, match="steps"):
+        sampling_timesteps(1000, steps)

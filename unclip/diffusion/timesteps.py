@@ -1,0 +1,37 @@
+"""Which training timesteps a sampler visits."""
+
+from __future__ import annotations
+
+import itertools
+
+from unclip.errors import InputError
+
+
+def sampling_timesteps(num_train_timesteps: int, steps: int) -> list[int]:
+    """``steps`` timesteps, descending from ``num_train_timesteps - 1`` to 0 (Karlo's spacing).
+
+    ``round(i * (T - 1) / (steps - 1))`` for i = 0..steps-1, reversed, with round-half-to-even as
+    numpy does; equal to diffusers' ``UnCLIPScheduler.set_timesteps``. For ``steps <= T`` the values
+    are distinct. ``steps == 1`` gives ``[T - 1]``: a single jump from pure noise straight to the x0
+    prediction (the formula divides by zero there).
+    """
+    if num_train_timesteps < 1:
+        raise ValueError(f"num_train_timesteps must be at least 1, got {num_train_timesteps}")
+    if not 1 <= steps <= num_train_timesteps:
+        raise InputError(f"steps must be between 1 and {num_train_timesteps}, got {steps}")
+    if steps == 1:
+        return [num_train_timesteps - 1]
+    ratio = (num_train_timesteps - 1) / (steps - 1)
+    return [round(i * ratio) for i in reversed(range(steps))]
+
+
+def check_timesteps(timesteps: list[int], num_train_timesteps: int) -> list[int]:
+    """Validate an explicit timestep list: non-empty, strictly descending, within [0, T-1]."""
+    ts = [int(t) for t in timesteps]
+    if not ts:
+        raise ValueError("timesteps must not be empty")
+    if any(a <= b for a, b in itertools.pairwise(ts)):
+        raise ValueError(f"timesteps must be strictly descending, got {ts}")
+    if ts[0] >= num_train_timesteps or ts[-1] < 0:
+        raise ValueError(f"timesteps must lie in [0, {num_train_timesteps - 1}], got {ts[0]}..{ts[-1]}")
+    return ts
