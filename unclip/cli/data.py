@@ -1,0 +1,120 @@
+"""`unclip data ...`: build training datasets from sources that install from package registries."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from unclip.data.sources import CLIPART_SOURCES, EMOJI_STYLES, SourceCache, build_clipart, build_emoji
+from unclip.data.sources.cache import default_cache_dir
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "out_dir", metavar="OUT_DIR", help="folder to write images/, metadata.jsonl, ATTRIBUTION.md"
+    )
+    p.add_argument(
+        "--install",
+        action="store_true",
+        help="fetch missing source packages with npm / apt-get download into the cache",
+    )
+    p.add_argument(
+        "--cache",
+        metavar="DIR",
+        default=None,
+        help=f"source package cache (default {default_cache_dir()}; env UNCLIP_SOURCES_CACHE)",
+    )
+    p.add_argument(
+        "--holdout",
+        type=float,
+        default=0.1,
+        help="fraction of concepts held out of training, chosen by a hash of the concept (default 0.1)",
+    )
+    p.add_argument(
+        "--limit", type=int, default=None, metavar="N", help="at most N images per style (quick tries)"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        help="processes rendering images (default: up to 4)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace a dataset already in OUT_DIR")
+
+
+def _run_emoji(args: argparse.Namespace) -> int:
+    report = build_emoji(
+        args.out_dir,
+        args.styles,
+        SourceCache(args.cache),
+        args.install,
+        args.size,
+        args.holdout,
+        args.limit,
+        args.workers,
+        args.overwrite,
+        log=_log,
+        hint=f"run again with --install{' --cache ' + args.cache if args.cache else ''}",
+    )
+    print("\n".join(report.lines()))
+    return 0
+
+
+def _run_clipart(args: argparse.Namespace) -> int:
+    report = build_clipart(
+        args.out_dir,
+        args.sources,
+        SourceCache(args.cache),
+        args.install,
+        args.size,
+        args.holdout,
+        args.limit,
+        args.workers,
+        args.overwrite,
+        log=_log,
+        hint=f"run again with --install{' --cache ' + args.cache if args.cache else ''}",
+    )
+    print("\n".join(report.lines()))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    data = subparsers.add_parser("data", help="build image-caption datasets from offline-installable sources")
+    sub = data.add_subparsers(dest="data_command", metavar="SOURCE")
+    data.set_defaults(func=lambda _args: (data.print_help(), 2)[1])
+
+    emoji = sub.add_parser(
+        "emoji",
+        help="emoji with their names as captions (64 px by default)",
+        description="Emoji images captioned with their Unicode names, in several art styles.",
+    )
+    _common(emoji)
+    emoji.add_argument(
+        "--styles",
+        default=",".join(EMOJI_STYLES),
+        help=f"comma-separated styles (default {','.join(EMOJI_STYLES)})",
+    )
+    emoji.add_argument("--size", type=int, default=64, help="output side in px (default 64)")
+    emoji.set_defaults(func=_run_emoji)
+
+    clip = sub.add_parser(
+        "clipart",
+        help="high-resolution clip art for the upsamplers (256 or 1024 px)",
+        description="Fluent 3D emoji at their native 256 px and public-domain Open Clip Art "
+        "SVGs rendered at 256 or 1024 px.",
+    )
+    _common(clip)
+    clip.add_argument(
+        "--sources",
+        default=",".join(CLIPART_SOURCES),
+        help=f"comma-separated sources (default {','.join(CLIPART_SOURCES)})",
+    )
+    clip.add_argument(
+        "--size", type=int, choices=(256, 1024), default=1024, help="output side in px (default 1024)"
+    )
+    clip.set_defaults(func=_run_clipart)
