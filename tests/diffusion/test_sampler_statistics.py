@@ -6,10 +6,11 @@ its discretisation bias at the given step count, plus sampling noise. With N sam
 one dimension's relative variance is sqrt(2 / N) (2.2 % at N = 4096), of its average over the 64
 dimensions sqrt(2 / N) / 8, and of a mean s / sqrt(N). Tolerances are derived from these below.
 
-The variance bands below are the solvers' biases at these step counts on Karlo's uniform timestep
-spacing (measured once with 50 000 samples), +-3 points. All first-order schemes lose variance
-(DDPM with the posterior variance, DDIM); DPM-Solver++(2M) overshoots because the uniform spacing
-ends in a large log-SNR jump (t = 40-50 -> 0) where its multistep extrapolation ratio is large.
+The variance bands below are the solvers' biases at these step counts (measured once with 50 000
+samples), +-3 points: DDPM and DDIM on Karlo's uniform timestep spacing, DPM-Solver++(2M) on its
+default log-SNR spacing. All first-order schemes lose variance (DDPM with the posterior variance,
+DDIM); DPM-Solver++(2M) overshoots slightly in the final jump to t = 0 (on the uniform spacing, whose
+last interval is one large log-SNR jump, the overshoot is +9 % (cosine) and +29 % (linear)).
 Its agreement with the reference implementation, and its second-order convergence, are tested
 separately (``test_reference_samplers.py`` and ``test_convergence_order`` below).
 """
@@ -31,11 +32,11 @@ VAR_BAND = {
     ("linear", "ddpm"): (-0.105 - 0.03, -0.105 + 0.03),
     ("cosine", "ddim"): (-0.055 - 0.03, -0.055 + 0.03),
     ("linear", "ddim"): (-0.093 - 0.03, -0.093 + 0.03),
-    ("cosine", "dpm++2m"): (0.088 - 0.03, 0.088 + 0.03),
-    ("linear", "dpm++2m"): (0.286 - 0.03, 0.286 + 0.03),
+    ("cosine", "dpm++2m"): (0.042 - 0.03, 0.042 + 0.03),
+    ("linear", "dpm++2m"): (0.018 - 0.03, 0.018 + 0.03),
 }
 # how much one dimension's variance bias differs from the average, over s in [0.4, 1]
-BIAS_SPREAD = {"ddpm": 0.03, "ddim": 0.03, "dpm++2m": 0.2}
+BIAS_SPREAD = {"ddpm": 0.03, "ddim": 0.03, "dpm++2m": 0.05}
 
 
 def mean_tol(n: int) -> float:
@@ -171,7 +172,8 @@ def test_convergence_order(data: GaussianData, kind: str) -> None:
     for name, lo, hi in [("ddim", 1.8, 2.2), ("dpm++2m", 3.5, 5.0)]:
         errors = []
         for steps in [50, 100, 200]:
-            sampler = make_sampler(name, sched, steps, clip_range=None)  # type: ignore[arg-type]
+            # uniform spacing: evenly halved intervals (log-SNR spacing rounds to integer timesteps)
+            sampler = make_sampler(name, sched, steps, clip_range=None, spacing="uniform")  # type: ignore[arg-type]
             x = sample_loop(data.model(sched, "epsilon"), x_T, sampler)
             errors.append(((x - exact) / data.s).abs().max().item())
         ratios = [a / b for a, b in itertools.pairwise(errors)]

@@ -34,3 +34,17 @@ def test_sampling_timesteps_shape() -> None:
 def test_sampling_timesteps_rejects_bad_step_counts(steps: int) -> None:
     with pytest.raises(InputError, match="steps"):
         sampling_timesteps(1000, steps)
+
+
+def test_logsnr_spacing_is_descending_distinct_and_default_for_dpm_solver() -> None:
+    from unclip.diffusion import NoiseSchedule, make_sampler
+    from unclip.diffusion.timesteps import logsnr_timesteps
+
+    for kind in ("cosine", "linear"):
+        sched = NoiseSchedule.from_kind(kind)  # type: ignore[arg-type]
+        for steps in (2, 5, 10, 25, 100):
+            ts = logsnr_timesteps(sched.alphas_cumprod.tolist(), steps)
+            assert len(ts) == steps and ts[0] == 999 and ts[-1] == 0
+            assert all(a > b for a, b in zip(ts, ts[1:]))
+        assert make_sampler("dpm++2m", sched, 10).timesteps == logsnr_timesteps(sched.alphas_cumprod.tolist(), 10)
+        assert make_sampler("ddim", sched, 10).timesteps == sampling_timesteps(1000, 10)

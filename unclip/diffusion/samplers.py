@@ -21,7 +21,7 @@ from .inversion import ddim_invert
 from .parameterization import Prediction
 from .sampler_base import Sampler, randn_for
 from .schedule import NoiseSchedule
-from .timesteps import sampling_timesteps
+from .timesteps import logsnr_timesteps, sampling_timesteps
 
 __all__ = [
     "SAMPLER_NAMES",
@@ -54,18 +54,27 @@ def make_sampler(
     learned_variance: bool = False,
     clip_range: float | None = 1.0,
     eta: float = 0.0,
+    spacing: Literal["auto", "uniform", "logsnr"] = "auto",
 ) -> Sampler:
     """A sampler over ``sampling_timesteps(schedule.num_timesteps, steps)``.
 
     ``eta`` is DDIM's noise level; it is an error for the other samplers (rather than being ignored).
     ``learned_variance`` makes DDPM use the network's variance ("learned_range"); DDIM and
     DPM-Solver++ only drop the extra channels. Bad names and settings raise ``InputError``.
+    ``spacing``: "uniform" is Karlo's evenly spaced timesteps; "logsnr" spaces them evenly in log-SNR;
+    "auto" uses log-SNR for DPM-Solver++ (a multistep solver needs even steps in lambda) and Karlo's
+    spacing for DDPM and DDIM.
     """
     if name not in SAMPLER_NAMES:
         raise InputError(f"unknown sampler {name!r}; expected one of {list(SAMPLER_NAMES)}")
     if name != "ddim" and eta != 0:
         raise InputError(f"eta applies to the 'ddim' sampler only, got eta={eta} for {name!r}")
-    timesteps = sampling_timesteps(schedule.num_timesteps, steps)
+    if spacing not in ("auto", "uniform", "logsnr"):
+        raise InputError(f"unknown timestep spacing {spacing!r}; expected 'auto', 'uniform' or 'logsnr'")
+    if spacing == "logsnr" or (spacing == "auto" and name == "dpm++2m"):
+        timesteps = logsnr_timesteps(schedule.alphas_cumprod.tolist(), steps)
+    else:
+        timesteps = sampling_timesteps(schedule.num_timesteps, steps)
     common = {"prediction": prediction, "learned_variance": learned_variance, "clip_range": clip_range}
     if name == "ddpm":
         return DDPMSampler(schedule, timesteps, **common)

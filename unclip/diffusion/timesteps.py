@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 from unclip.errors import InputError
 
@@ -23,6 +24,32 @@ def sampling_timesteps(num_train_timesteps: int, steps: int) -> list[int]:
         return [num_train_timesteps - 1]
     ratio = (num_train_timesteps - 1) / (steps - 1)
     return [round(i * ratio) for i in reversed(range(steps))]
+
+
+def logsnr_timesteps(alphas_cumprod: list[float], steps: int) -> list[int]:
+    """``steps`` distinct timesteps, descending from T-1 to 0, spaced evenly in log-SNR.
+
+    Multistep solvers (DPM-Solver++) take steps of equal size in lambda = log(alpha / sigma); with
+    Karlo's evenly spaced timesteps the last interval is one huge jump in lambda and few-step samples
+    come out too noisy. Each target lambda is mapped to the nearest unused integer timestep.
+    """
+    T = len(alphas_cumprod)
+    if not 1 <= steps <= T:
+        raise InputError(f"steps must be between 1 and {T}, got {steps}")
+    if steps == 1:
+        return [T - 1]
+    lam = [0.5 * (math.log(a) - math.log1p(-a)) for a in alphas_cumprod]
+    lo, hi = lam[T - 1], lam[0]
+    chosen: list[int] = []
+    for i in range(steps):
+        target = lo + (hi - lo) * i / (steps - 1)
+        # lambda decreases with t: the nearest timestep not above the previous choice minus one
+        upper = chosen[-1] - 1 if chosen else T - 1
+        lower = steps - 1 - i  # leave room for the remaining steps
+        best = min(range(lower, upper + 1), key=lambda t: abs(lam[t] - target))
+        chosen.append(best)
+    chosen[-1] = 0
+    return chosen
 
 
 def check_timesteps(timesteps: list[int], num_train_timesteps: int) -> list[int]:
