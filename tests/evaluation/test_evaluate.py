@@ -1,0 +1,26 @@
+import json
+
+from PIL import Image
+
+from unclip.evaluation import evaluate
+from unclip.pipeline.unclip_pipeline import UnCLIP
+
+FAST = {"prior_steps": 2, "decoder_steps": 2, "prior_candidates": 1}
+
+
+def test_evaluate_reports_seen_and_unseen(tiny_cascade, tmp_path):
+    (tmp_path / "images").mkdir()
+    rows = []
+    colours = {"a red apple": "red", "a blue car": "blue", "a cat sitting on a mat": "gray", "a bowl of soup": "orange"}
+    for i, (caption, colour) in enumerate(colours.items()):
+        Image.new("RGB", (16, 16), colour).save(tmp_path / "images" / f"{i}.png")
+        split = "holdout" if i == 3 else "train"
+        rows.append({"file": f"images/{i}.png", "caption": caption, "concept": caption, "split": split})
+    (tmp_path / "metadata.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    report = evaluate(UnCLIP(tiny_cascade, device="cpu"), tmp_path, per_split=10, size=64, save_dir=tmp_path / "gen", **FAST)
+    assert report.seen.prompts == 3 and report.unseen is not None and report.unseen.prompts == 1
+    assert 0.0 <= report.seen.top1 <= report.seen.top5 <= 1.0
+    assert report.seen.top5 == 1.0  # only 4 captions: the own one is always in the top 5
+    assert report.seen.fid_clip >= 0
+    assert len(list((tmp_path / "gen").glob("*.png"))) == 4
+    assert "seen" in report.summary() and json.dumps(report.to_dict())
