@@ -13,6 +13,9 @@ from unclip.utils.config import ConfigError
 COMMANDS = [
     "generate",
     "data",
+    "embed",
+    "train",
+    "evaluate",
 ]
 
 
