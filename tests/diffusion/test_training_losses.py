@@ -190,3 +190,27 @@ def test_training_losses_validate_inputs() -> None:
         GaussianDiffusion(NoiseSchedule.from_kind("cosine", 100), prediction="score")  # type: ignore[arg-type]
     t = diff.sample_timesteps(1000, generator=torch.Generator().manual_seed(0))
     assert t.dtype == torch.long and int(t.min()) == 0 and int(t.max()) == 99
+
+
+def test_min_snr_weighting_caps_the_x0_space_weight() -> None:
+    from unclip.diffusion import GaussianDiffusion, NoiseSchedule
+
+    sched = NoiseSchedule.from_kind("cosine")
+    t = torch.tensor([0, 200, 600, 999])
+    ab = sched.alphas_cumprod[t]
+    snr = ab / (1 - ab)
+    for prediction, to_x0 in (("epsilon", 1 / snr), ("x0", torch.ones_like(snr)), ("v", 1 / (snr + 1))):
+        plain = GaussianDiffusion(sched, prediction=prediction)  # type: ignore[arg-type]
+        weighted = GaussianDiffusion(sched, prediction=prediction, min_snr_gamma=5.0)  # type: ignore[arg-type]
+        w = weighted.min_snr_weight(t).double()
+        # in x0 terms the weight is min(SNR, 5): capped at 5 for clean timesteps, SNR for noisy ones
+        torch.testing.assert_close(w / to_x0, snr.clamp(max=5.0), rtol=1e-6, atol=1e-9)
+        x0 = torch.randn(4, 3, 4, 4, generator=torch.Generator().manual_seed(0))
+        noise = torch.randn_like(x0)
+
+        def model(x, tt):  # a fixed wrong prediction: the loss is the weighted squared error
+            return torch.zeros_like(x)
+
+        a = plain.training_losses(model, x0, t, noise)["mse"]
+        b = weighted.training_losses(model, x0, t, noise)["mse"]
+        torch.testing.assert_close(b, a * w.float(), rtol=1e-5, atol=1e-7)

@@ -114,6 +114,7 @@ class DecoderStage(Config):
     clip: str = ""  # CLIP run folder or model directory (frozen encoders and tokenizer)
     image_embed_dropout: float = 0.1  # replace the CLIP image embedding with the learned null embedding (paper: 10%)
     caption_dropout: float = 0.5  # replace the caption with the empty caption (paper: 50%)
+    min_snr_gamma: float = 0.0  # weight the denoising loss by min(SNR, gamma) in x0 terms (Min-SNR; 5 is typical); 0: off (paper)
     init_from: str = ""  # initialise from a decoder run folder or model directory (inpainting fine-tuning: the extra input channels start at zero)
 
     def __post_init__(self) -> None:
@@ -134,6 +135,7 @@ class UpsamplerStage(Config):
     blur_sigma: float = 0.6  # Gaussian blur sigma of "blur" (paper: 0.6)
     last_step_timesteps: int = 1  # with model.separate_last_step: timesteps below this train the last-step network
     last_step_fraction: float = 0.1  # with model.separate_last_step: share of samples drawn at those timesteps
+    min_snr_gamma: float = 0.0  # weight the denoising loss by min(SNR, gamma) in x0 terms (Min-SNR; 5 is typical); 0: off (paper)
     init_from: str = ""  # initialise from an upsampler run folder or model directory (inpainting fine-tuning)
 
     def __post_init__(self) -> None:

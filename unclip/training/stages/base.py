@@ -108,11 +108,12 @@ class NetWrapper(nn.Module):
         self.net = net
 
 
-def make_diffusion(cfg: DiffusionConfig) -> GaussianDiffusion:
+def make_diffusion(cfg: DiffusionConfig, min_snr_gamma: float = 0.0) -> GaussianDiffusion:
     return GaussianDiffusion(
         NoiseSchedule(make_betas(cfg.schedule, cfg.num_timesteps)),  # type: ignore[arg-type]
         prediction=cfg.prediction,  # type: ignore[arg-type]
         learned_variance=cfg.learned_variance,
+        min_snr_gamma=min_snr_gamma,
     )
 
 

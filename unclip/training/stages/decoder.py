@@ -93,7 +93,7 @@ class DecoderStage(ConditionedStage):
 
     def setup(self, source, barrier) -> None:  # type: ignore[no-untyped-def]
         super().setup(source, barrier)
-        self.diffusion = make_diffusion(self.stage_cfg.model.diffusion)
+        self.diffusion = make_diffusion(self.stage_cfg.model.diffusion, self.stage_cfg.min_snr_gamma)
         self.init_notes: list[str] = []
 
     def build(self) -> nn.Module:

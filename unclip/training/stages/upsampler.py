@@ -94,7 +94,7 @@ class UpsamplerStage(Stage):
 
     def setup(self, source, barrier) -> None:  # type: ignore[no-untyped-def]
         super().setup(source, barrier)
-        self.diffusion = make_diffusion(self.stage_cfg.model.diffusion)
+        self.diffusion = make_diffusion(self.stage_cfg.model.diffusion, self.stage_cfg.min_snr_gamma)
         self.init_notes: list[str] = []
 
     def build(self) -> nn.Module:
