@@ -12,6 +12,7 @@ from unclip.utils.config import ConfigError
 # Subcommand modules under unclip.cli, in the order `unclip --help` lists them.
 COMMANDS = [
     "generate",
+    "serve",
     "data",
     "embed",
     "train",

@@ -1,0 +1,88 @@
+"""`unclip serve --model DIR --api-key KEY --host 0.0.0.0 --port 8000`: the OpenAI-compatible Images API.
+
+Settings come from flags, UNCLIP_* environment variables and a config file (`--config`), in that order
+of precedence; see docs/SERVER.md for every setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any
+
+from unclip.cli.common import add_model_options, add_stage_options, stage_settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="serve the OpenAI Images API (dall-e-2) over HTTP",
+        description="Serve /v1/images/generations, /edits and /variations, wire-compatible with OpenAI's "
+        "dall-e-2, so `OpenAI(base_url='http://HOST:PORT/v1')` works unchanged. Without API keys the "
+        "server only listens on loopback.",
+    )
+    p.add_argument("--config", metavar="FILE", default=None, help="settings file (JSON, or TOML by suffix)")
+    p.add_argument("--print-config", action="store_true", help="print the effective settings (keys hidden) and exit")
+    net = p.add_argument_group("network")
+    net.add_argument("--host", default=None, help="address to bind (default 127.0.0.1; others need API keys)")
+    net.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    net.add_argument("--public-base-url", default=None, metavar="URL",
+                     help="base of returned image URLs (default: the request's own base URL)")
+    auth = p.add_argument_group("auth")
+    auth.add_argument("--api-key", dest="api_keys", action="append", default=None, metavar="KEY",
+                      help="accept this bearer key (repeatable; also UNCLIP_API_KEYS=k1,k2)")
+    auth.add_argument("--api-keys-file", default=None, metavar="FILE", help="file with one key per line")
+    srv = p.add_argument_group("queue, batching and storage")
+    srv.add_argument("--max-batch-images", type=int, default=None, metavar="N", help="largest model batch (default 8)")
+    srv.add_argument("--batch-wait-ms", type=float, default=None, metavar="MS",
+                     help="how long a batch waits to fill up (default 25; 0 disables waiting)")
+    srv.add_argument("--max-queue", type=int, default=None, metavar="N", help="requests waiting before 429s (default 32)")
+    srv.add_argument("--data-dir", default=None, metavar="DIR", help="where url results are kept")
+    srv.add_argument("--url-ttl-s", type=float, default=None, metavar="S", help="lifetime of url results (default 3600)")
+    srv.add_argument("--storage-max-bytes", type=int, default=None, metavar="B")
+    srv.add_argument("--storage-max-files", type=int, default=None, metavar="N")
+    srv.add_argument("--shutdown-timeout-s", type=float, default=None, metavar="S",
+                     help="SIGTERM: how long to wait for in-flight requests (default 300)")
+    gen = p.add_argument_group("generation")
+    gen.add_argument("--model-id", default=None, help="model id served by /v1/models (default dall-e-2)")
+    gen.add_argument("--steps-preset", choices=("model", "fast", "fastest"), default=None,
+                     help="sampler steps: the model's defaults, fewer, or 1 per stage (tests only)")
+    gen.add_argument("--default-size", choices=("256x256", "512x512", "1024x1024"), default=None,
+                     help="size when a request gives none (default 1024x1024, as OpenAI)")
+    ops = p.add_argument_group("safety and logging")
+    ops.add_argument("--unsafe-disable-safety", action="store_true", default=None,
+                     help="serve WITHOUT the content policy (logged loudly; never expose to others)")
+    ops.add_argument("--log-format", choices=("json", "text"), default=None)
+    ops.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None)
+    add_model_options(p)
+    add_stage_options(p)
+    p.set_defaults(func=run)
+
+
+FLAG_FIELDS = (
+    "host", "port", "public_base_url", "api_keys", "api_keys_file", "max_batch_images", "batch_wait_ms",
+    "max_queue", "data_dir", "url_ttl_s", "storage_max_bytes", "storage_max_files", "shutdown_timeout_s",
+    "model_id", "steps_preset", "default_size", "unsafe_disable_safety", "log_format", "log_level",
+    "model", "device", "dtype", "threads",
+)
+
+
+def flag_settings(args: argparse.Namespace) -> dict[str, Any]:
+    out = {name: getattr(args, name) for name in FLAG_FIELDS if getattr(args, name, None) is not None}
+    stages = stage_settings(args)
+    if stages:
+        out["stage_settings"] = stages
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from unclip.server.settings import load_settings
+
+    settings = load_settings(args.config, os.environ, flag_settings(args))
+    if args.print_config:
+        print(json.dumps(settings.redacted(), indent=2))
+        return 0
+    from unclip.server.runner import serve
+
+    return serve(settings)

@@ -1,0 +1,111 @@
+"""The app factory: `create_app(settings)` wires the engine, queue, store, policy, auth and routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from anyio import to_thread
+from fastapi import FastAPI, Request, Response
+
+import unclip
+from unclip.server import routes
+from unclip.server.auth import KeyChecker
+from unclip.server.batching import BatchQueue
+from unclip.server.engine import Engine, UnclipEngine
+from unclip.server.errors import install_handlers
+from unclip.server.guard import ContentGuard
+from unclip.server.jobs import BatchExecutor
+from unclip.server.logs import event, log
+from unclip.server.metrics import Metrics
+from unclip.server.middleware import RequestMiddleware
+from unclip.server.settings import ServerSettings
+from unclip.server.storage import ImageStore
+
+FROM_SETTINGS: Any = object()  # create_app(policy=...) default: load the policy the settings ask for
+
+
+@dataclass
+class ServerState:
+    settings: ServerSettings
+    engine: Engine
+    metrics: Metrics
+    queue: BatchQueue
+    store: ImageStore
+    guard: ContentGuard
+    keys: KeyChecker
+    started_at: float
+    draining: bool = False
+    inflight: int = 0  # HTTP requests being handled (all endpoints)
+
+    def begin_drain(self) -> None:
+        if not self.draining:
+            self.draining = True
+            event(log, logging.WARNING, "draining: new requests get 503; finishing in-flight requests",
+                  inflight=self.inflight, queued=self.queue.depth)
+
+
+def create_app(settings: ServerSettings, engine: Engine | None = None, policy: Any = FROM_SETTINGS) -> FastAPI:
+    """Build the app. `engine`: a loaded model (default: load `settings.model`); `policy`: an object with
+    `check_prompt(text)` and `check_image(image, kind=)` returning decisions (default: `Policy.default()`,
+    or none when `settings.unsafe_disable_safety`)."""
+    metrics = Metrics()
+    if policy is FROM_SETTINGS:
+        guard = ContentGuard.from_settings(settings, metrics)
+    else:
+        if policy is None and not settings.unsafe_disable_safety:
+            raise ValueError("policy=None disables the content policy: set unsafe_disable_safety to do that")
+        guard = ContentGuard(policy, metrics)
+    engine = engine if engine is not None else UnclipEngine.from_settings(settings)
+    queue = BatchQueue(
+        BatchExecutor(engine, metrics), metrics, max_queue=settings.max_queue,
+        max_batch_images=settings.max_batch_images, wait_s=settings.batch_wait_ms / 1000,
+    )
+    store = ImageStore(settings.data_path(), settings.url_ttl_s, settings.storage_max_bytes, settings.storage_max_files)
+    state = ServerState(settings, engine, metrics, queue, store, guard, KeyChecker(settings.all_api_keys()), time.time())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        queue.start()
+        janitor = asyncio.create_task(_janitor(state))
+        try:
+            yield
+        finally:
+            janitor.cancel()
+            await to_thread.run_sync(queue.close, settings.shutdown_timeout_s)
+
+    app = FastAPI(
+        title="unclip",
+        version=getattr(unclip, "__version__", "0"),
+        description="A self-hosted, OpenAI-compatible Images API (dall-e-2) backed by an unCLIP model.",
+        lifespan=lifespan,
+    )
+    app.state.server = state
+    install_handlers(app)
+    app.include_router(routes.v1)
+    app.include_router(routes.router)
+
+    @app.exception_handler(routes.ClientGone)
+    async def _client_gone(request: Request, exc: routes.ClientGone) -> Response:
+        return Response(status_code=499)  # nginx's "client closed request"; nobody reads it
+
+    app.add_middleware(RequestMiddleware, server=state)
+    return app
+
+
+async def _janitor(state: ServerState) -> None:
+    """Remove expired image files now and then (expired ones are never served in between)."""
+    interval = max(0.5, min(60.0, state.settings.url_ttl_s / 4))
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            removed = await to_thread.run_sync(state.store.sweep)
+            if removed:
+                event(log, logging.DEBUG, "expired images removed", count=removed)
+        except Exception:  # noqa: BLE001 - the janitor must keep running
+            log.exception("image store sweep failed")

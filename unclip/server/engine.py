@@ -1,0 +1,89 @@
+"""The server's only view of the model: a few UnCLIP methods behind a small interface.
+
+The engine is driven from one worker thread (see `batching`); nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Protocol
+
+from PIL import Image
+
+from unclip.server.logs import event, log
+from unclip.server.settings import ServerSettings
+
+DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+
+
+class Engine(Protocol):
+    """What the server needs from a model. `generate` takes one prompt per image (a batch)."""
+
+    max_size: int
+    description: str
+
+    def supports(self, kind: str) -> bool: ...
+
+    def generate(self, prompts: list[str], size: int) -> list[Image.Image]: ...
+
+    def edit(self, image: Image.Image, mask: Image.Image | None, prompt: str, n: int, size: int) -> list[Image.Image]: ...
+
+    def vary(self, image: Image.Image, n: int, size: int) -> list[Image.Image]: ...
+
+
+class UnclipEngine:
+    """Calls `UnCLIP.generate/edit/vary` with the server's fixed stage settings."""
+
+    def __init__(self, pipe: Any, stage_settings: dict[str, Any] | None = None, description: str = "") -> None:
+        self.pipe = pipe
+        self.stage_settings = dict(stage_settings or {})
+        self.description = description
+
+    @property
+    def max_size(self) -> int:
+        return int(self.pipe.max_size)
+
+    def supports(self, kind: str) -> bool:
+        method = {"generate": "generate", "edit": "edit", "vary": "vary"}[kind]
+        return callable(getattr(self.pipe, method, None))
+
+    def generate(self, prompts: list[str], size: int) -> list[Image.Image]:
+        return self.pipe.generate(prompts, n=1, size=size, **self.stage_settings)
+
+    def edit(self, image: Image.Image, mask: Image.Image | None, prompt: str, n: int, size: int) -> list[Image.Image]:
+        return self.pipe.edit(image, mask, prompt, n=n, size=size, **self.stage_settings)
+
+    def vary(self, image: Image.Image, n: int, size: int) -> list[Image.Image]:
+        return self.pipe.vary(image, n=n, size=size, **self.stage_settings)
+
+    @classmethod
+    def from_settings(cls, settings: ServerSettings) -> UnclipEngine:
+        """Load the model named by the settings (the embedded default when `model` is None)."""
+        import torch
+
+        from unclip.pipeline.unclip_pipeline import UnCLIP, default_model_path
+
+        if settings.threads:
+            torch.set_num_threads(settings.threads)
+        dtype = getattr(torch, DTYPES[settings.dtype]) if settings.dtype else None
+        path = Path(settings.model).expanduser() if settings.model else default_model_path()
+        if settings.model is None and not (path / "model_index.json").is_file():
+            from unclip.pipeline.presets import build_cascade
+
+            print(
+                "unclip serve: WARNING: no embedded default model is installed; serving a randomly "
+                "initialised 'tiny' cascade (its images are noise). Pass --model DIR to serve a trained model.",
+                file=sys.stderr,
+            )
+            pipe = UnCLIP(build_cascade("tiny", inpainting=True), device=settings.device)
+            description = "random tiny cascade (untrained)"
+        else:
+            pipe = UnCLIP.from_pretrained(path, device=settings.device, dtype=dtype)
+            description = str(path)
+        engine = cls(pipe, settings.effective_stage_settings(), description)
+        event(log, logging.INFO, "model loaded", model=description, device=str(pipe.device),
+              max_size=engine.max_size, stage_settings=engine.stage_settings,
+              edit=engine.supports("edit"), vary=engine.supports("vary"))
+        return engine

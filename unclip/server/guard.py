@@ -1,0 +1,88 @@
+"""The content policy at the API: prompt and upload checks before any model work, output checks after.
+
+A refusal is a 400 `content_policy_violation` (param null), logged with its category and score and
+counted in `unclip_refusals_total{stage,category}`. The server refuses to start without a policy
+unless `unsafe_disable_safety` is set, which is logged loudly.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PIL import Image
+
+from unclip.errors import UnclipError
+from unclip.server.errors import APIError, content_policy
+from unclip.server.logs import event, log
+from unclip.server.metrics import Metrics
+from unclip.server.settings import ServerSettings
+
+SAFETY_OFF_WARNING = (
+    "CONTENT POLICY DISABLED (unsafe_disable_safety): prompts, uploads and generated images are NOT "
+    "checked. Never expose this server to other people."
+)
+
+
+class ContentGuard:
+    def __init__(self, policy: Any | None, metrics: Metrics) -> None:
+        self.policy = policy  # None: checks disabled
+        self.metrics = metrics
+
+    @property
+    def enabled(self) -> bool:
+        return self.policy is not None
+
+    @classmethod
+    def from_settings(cls, settings: ServerSettings, metrics: Metrics) -> ContentGuard:
+        if settings.unsafe_disable_safety:
+            event(log, logging.WARNING, SAFETY_OFF_WARNING, safety="disabled")
+            return cls(None, metrics)
+        try:
+            from unclip.safety import Policy
+        except ImportError as e:
+            raise UnclipError(
+                f"the content policy (unclip.safety.Policy) cannot be loaded ({e}); the server does not run "
+                "without it unless you pass --unsafe-disable-safety"
+            ) from e
+        policy = Policy.default()
+        status = policy.status() if hasattr(policy, "status") else {}  # loads its models now, not per request
+        event(log, logging.INFO, "content policy loaded", policy=repr(policy), checks=status)
+        return cls(policy, metrics)
+
+    # These run in worker threads (anyio.to_thread), never on the event loop.
+    def check_prompt(self, text: str, request_id: str) -> APIError | None:
+        if self.policy is None:
+            return None
+        return self._judge(self.policy.check_prompt(text), "prompt", request_id)
+
+    def check_image(self, image: Image.Image, kind: str, request_id: str) -> APIError | None:
+        if self.policy is None:
+            return None
+        return self._judge(self.policy.check_image(image, kind=kind), kind, request_id)
+
+    def check_outputs(self, images: list[Image.Image], request_id: str) -> APIError | None:
+        for image in images:
+            refusal = self.check_image(image, "output", request_id)
+            if refusal is not None:
+                return refusal
+        return None
+
+    def refusal(self, stage: str, category: str | None, score: float, request_id: str, reason: str = "") -> APIError:
+        """Count and log a refusal; returns the 400 to send."""
+        category = category or "unknown"
+        self.metrics.refusals.labels(stage, category).inc()
+        event(log, logging.WARNING, "content policy refusal", request_id=request_id, stage=stage,
+              category=category, score=round(float(score), 4), reason=reason)
+        err = content_policy(stage)
+        err.refusal = {"stage": stage, "category": category, "score": round(float(score), 4)}  # type: ignore[attr-defined]
+        return err
+
+    def _judge(self, decision: Any, stage: str, request_id: str) -> APIError | None:
+        if getattr(decision, "allowed", True):
+            if getattr(decision, "action", None) == "flag":
+                event(log, logging.INFO, "content policy flag", request_id=request_id, stage=stage,
+                      category=getattr(decision, "category", None), score=getattr(decision, "score", None))
+            return None
+        return self.refusal(stage, getattr(decision, "category", None), float(getattr(decision, "score", 0.0) or 0.0),
+                            request_id, str(getattr(decision, "reason", "")))

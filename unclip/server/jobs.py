@@ -1,0 +1,121 @@
+"""What a queued job asks of the engine, and running a batch of them (in the model worker thread)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from unclip.errors import InputError
+from unclip.server.batching import Job
+from unclip.server.engine import Engine
+from unclip.server.errors import APIError, from_input_error
+from unclip.server.logs import event, log
+from unclip.server.metrics import Metrics
+
+
+@dataclass
+class GenerateWork:
+    prompt: str
+    size: int
+
+
+@dataclass
+class EditWork:
+    image: Image.Image
+    mask: Image.Image | None
+    prompt: str
+    size: int
+
+
+@dataclass
+class VaryWork:
+    image: Image.Image
+    size: int
+
+
+class Refused(Exception):
+    """The pipeline's own content check refused a job (a ContentPolicyViolation raised inside it)."""
+
+    def __init__(self, stage: str, category: str | None, score: float) -> None:
+        super().__init__(f"refused at {stage}: {category}")
+        self.stage = stage
+        self.category = category
+        self.score = score
+
+
+class EngineFailure(Exception):
+    """An unexpected error in the model; the request gets a 500 (details are logged, not returned)."""
+
+
+def make_job(work: GenerateWork | EditWork | VaryWork, n: int, request_id: str) -> Job:
+    if isinstance(work, GenerateWork):
+        return Job("generate", ("generate", work.size), n, work, request_id)
+    kind = "edit" if isinstance(work, EditWork) else "vary"
+    return Job(kind, None, n, work, request_id)  # one image per pipeline call: never batched
+
+
+class BatchExecutor:
+    """`run_batch` for `BatchQueue`: one engine call per batch, errors mapped per job."""
+
+    def __init__(self, engine: Engine, metrics: Metrics) -> None:
+        self.engine = engine
+        self.metrics = metrics
+
+    def __call__(self, jobs: list[Job]) -> list[Any]:
+        try:
+            return self._run(jobs)
+        except Exception as e:  # noqa: BLE001 - mapped per job; never kills the worker
+            if len(jobs) > 1:  # find the culprit: the others should not fail with it
+                return [self._safe([job]) for job in jobs]
+            return [self._error(e, jobs[0])]
+
+    def _safe(self, jobs: list[Job]) -> Any:
+        try:
+            return self._run(jobs)[0]
+        except Exception as e:  # noqa: BLE001 - mapped per job
+            return self._error(e, jobs[0])
+
+    def _run(self, jobs: list[Job]) -> list[Any]:
+        kind = jobs[0].kind
+        if kind == "generate":
+            prompts = [job.payload.prompt for job in jobs for _ in range(job.n)]
+            images = self.engine.generate(prompts, jobs[0].payload.size)
+            _check_count(images, len(prompts))
+            out, i = [], 0
+            for job in jobs:
+                out.append(images[i : i + job.n])
+                i += job.n
+        else:
+            (job,) = jobs
+            w = job.payload
+            if kind == "edit":
+                images = self.engine.edit(w.image, w.mask, w.prompt, job.n, w.size)
+            else:
+                images = self.engine.vary(w.image, job.n, w.size)
+            _check_count(images, job.n)
+            out = [images]
+        self.metrics.images.labels(kind).inc(sum(len(x) for x in out))
+        return out
+
+    def _error(self, e: Exception, job: Job) -> Exception:
+        if isinstance(e, InputError):
+            return from_input_error(str(e))
+        decision = getattr(e, "decision", None)
+        if type(e).__name__ == "ContentPolicyViolation" or getattr(e, "code", None) == "content_policy_violation":
+            stage = getattr(decision, "kind", "output")
+            return Refused(stage if stage in ("prompt", "upload", "output") else "output",
+                           getattr(decision, "category", None), float(getattr(decision, "score", 0.0) or 0.0))
+        if isinstance(e, APIError):
+            return e
+        event(log, logging.ERROR, "model call failed", request_id=job.request_id, kind=job.kind,
+              error=f"{type(e).__name__}: {e}")
+        log.error("model call traceback", exc_info=e)
+        return EngineFailure(f"{type(e).__name__}: {e}")
+
+
+def _check_count(images: list[Image.Image], expected: int) -> None:
+    if len(images) != expected:
+        raise RuntimeError(f"the model returned {len(images)} images, expected {expected}")

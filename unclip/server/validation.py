@@ -1,0 +1,138 @@
+"""Request fields -> typed parameters, with OpenAI's rules and error bodies (see /work/shared/API.md).
+
+JSON bodies (generations) and multipart forms (edits, variations) share one set of field rules; the
+only differences are that multipart values arrive as strings and that uploads are files.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from unclip.server.errors import APIError, invalid, missing
+
+MAX_PROMPT_CHARS = 1000
+MAX_N = 10
+SIZES = {"256x256": 256, "512x512": 512, "1024x1024": 1024}
+RESPONSE_FORMATS = ("url", "b64_json")
+# Parameters of newer image models: valid OpenAI fields, but not for dall-e-2.
+NEWER_MODEL_PARAMS = frozenset({
+    "background", "moderation", "output_compression", "output_format", "partial_images", "stream",
+    "style", "input_fidelity", "input_fidelity_level",
+})
+COMMON_FIELDS = frozenset({"model", "n", "size", "response_format", "user"})
+FIELDS = {
+    "generations": COMMON_FIELDS | {"prompt", "quality"},
+    "edits": COMMON_FIELDS | {"prompt", "image", "mask", "quality"},
+    "variations": COMMON_FIELDS | {"image"},
+}
+_INT_RE = re.compile(r"^[+-]?\d+$")
+
+
+@dataclass
+class Common:
+    n: int
+    size: int
+    size_label: str
+    response_format: str
+    user: str | None
+
+
+def check_field_names(names: list[str], endpoint: str) -> None:
+    """Newer-model params and unknown params are 400s naming the param."""
+    allowed = FIELDS[endpoint]
+    for name in names:
+        if name in allowed:
+            continue
+        if name in NEWER_MODEL_PARAMS:
+            raise invalid(name, f"The '{name}' parameter is not supported with dall-e-2.")
+        raise invalid(name, f"Unrecognized request argument supplied: {name}")
+
+
+def _type_error(value: Any, kind: str, param: str) -> APIError:
+    return invalid(param, f"{value!r} is not of type '{kind}' - '{param}'")
+
+
+def parse_int(value: Any, param: str, from_form: bool) -> int:
+    if from_form:
+        if not isinstance(value, str) or not _INT_RE.match(value.strip()):
+            raise _type_error(value, "integer", param)
+        return int(value.strip())
+    if isinstance(value, bool):
+        raise _type_error(value, "integer", param)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if not isinstance(value, int):
+        raise _type_error(value, "integer", param)
+    return value
+
+
+def parse_prompt(value: Any) -> str:
+    if value is None:
+        raise missing("prompt")
+    if not isinstance(value, str):
+        raise _type_error(value, "string", "prompt")
+    if not value.strip():
+        raise invalid("prompt", "'prompt' must not be empty.")
+    if len(value) > MAX_PROMPT_CHARS:
+        raise invalid("prompt", f"'prompt' is too long: {len(value)} characters; the maximum is {MAX_PROMPT_CHARS}.")
+    return value
+
+
+def parse_model(value: Any, model_id: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise _type_error(value, "string", "model")
+    if value not in (model_id, "dall-e-2"):
+        raise invalid("model", f"Invalid model '{value}': this server serves '{model_id}'.")
+
+
+def parse_common(
+    fields: dict[str, Any], *, from_form: bool, model_id: str, default_size: str, max_size: int
+) -> Common:
+    """model, n, size, response_format, user, quality. `None` (JSON null, or an empty form field) is the default."""
+    parse_model(fields.get("model"), model_id)
+
+    n_raw = fields.get("n")
+    n = 1 if n_raw is None else parse_int(n_raw, "n", from_form)
+    if n < 1:
+        raise invalid("n", f"{n} is less than the minimum of 1 - 'n'")
+    if n > MAX_N:
+        raise invalid("n", f"{n} is greater than the maximum of {MAX_N} - 'n'")
+
+    size_label = fields.get("size")
+    if size_label is None:
+        size_label = default_size
+    if not isinstance(size_label, str) or size_label not in SIZES:
+        raise invalid("size", f"{size_label!r} is not one of {list(SIZES)} - 'size'")
+    size = SIZES[size_label]
+    if size > max_size:
+        raise invalid(
+            "size",
+            f"size '{size_label}' is not supported by this server's model: the largest it makes is "
+            f"{max_size}x{max_size}.",
+        )
+
+    response_format = fields.get("response_format")
+    if response_format is None:
+        response_format = "url"
+    if not isinstance(response_format, str) or response_format not in RESPONSE_FORMATS:
+        raise invalid("response_format", f"{response_format!r} is not one of {list(RESPONSE_FORMATS)} - 'response_format'")
+
+    user = fields.get("user")
+    if user is not None and not isinstance(user, str):
+        raise _type_error(user, "string", "user")
+
+    quality = fields.get("quality")
+    if quality is not None and quality != "standard":
+        if not isinstance(quality, str):
+            raise _type_error(quality, "string", "quality")
+        raise invalid("quality", f"quality {quality!r} is not supported with dall-e-2; the only quality is 'standard'.")
+    return Common(n, size, size_label, response_format, user)
+
+
+def nulls_removed(fields: dict[str, Any]) -> dict[str, Any]:
+    """JSON nulls of newer-model params are as good as absent (clients may serialize every field)."""
+    return {k: v for k, v in fields.items() if not (v is None and k in NEWER_MODEL_PARAMS)}
