@@ -12,6 +12,11 @@ from unclip.utils.config import ConfigError
 # Subcommand modules under unclip.cli, in the order `unclip --help` lists them.
 COMMANDS = [
     "generate",
+    "edit",
+    "outpaint",
+    "vary",
+    "interpolate",
+    "textdiff",
     "serve",
     "data",
     "embed",

@@ -101,6 +101,35 @@ def run_prior(
     return embeds
 
 
+def decoder_model_fn(
+    decoder: Decoder,
+    image_embeds: torch.Tensor,
+    text: TextEncoding,
+    empty: TextEncoding,
+    guidance: float,
+    inpaint: torch.Tensor | None = None,
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The decoder as `model_fn(x, t)` for the samplers (and for DDIM inversion and RePaint
+    resampling in `unclip.pipeline.editing`), with classifier-free guidance when `guidance` != 1."""
+    b = image_embeds.shape[0]
+    guided = guidance != 1.0
+    if guided:
+        cond = decoder.condition(
+            torch.cat([decoder.null_image_embeds(b).to(image_embeds), image_embeds]),
+            TextEncoding.cat([empty.expand_to(b), text]),
+        )
+        inpaint_in = torch.cat([inpaint, inpaint]) if inpaint is not None else None
+    else:
+        cond, inpaint_in = decoder.condition(image_embeds, text), inpaint
+
+    def model_fn(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        xx, tt = (torch.cat([x, x]), torch.cat([t, t])) if guided else (x, t)
+        out = decoder.denoise(xx, tt, cond, inpaint_in).float()
+        return _guided(out, guidance, channels=3) if guided else out
+
+    return model_fn
+
+
 @torch.no_grad()
 def run_decoder(
     decoder: Decoder,
@@ -116,26 +145,11 @@ def run_decoder(
 ) -> torch.Tensor:
     """Sample 64x64 images [B, 3, S, S] in [-1, 1] from image embeddings and captions."""
     b = image_embeds.shape[0]
-    device = image_embeds.device
     size = decoder.config.image_size
-    guided = settings.guidance != 1.0
-    if guided:
-        cond = decoder.condition(
-            torch.cat([decoder.null_image_embeds(b).to(image_embeds), image_embeds]),
-            TextEncoding.cat([empty.expand_to(b), text]),
-        )
-        inpaint_in = torch.cat([inpaint, inpaint]) if inpaint is not None else None
-    else:
-        cond, inpaint_in = decoder.condition(image_embeds, text), inpaint
-
-    def model_fn(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        xx, tt = (torch.cat([x, x]), torch.cat([t, t])) if guided else (x, t)
-        out = decoder.denoise(xx, tt, cond, inpaint_in).float()
-        return _guided(out, settings.guidance, channels=3) if guided else out
-
+    model_fn = decoder_model_fn(decoder, image_embeds, text, empty, settings.guidance, inpaint)
     sampler = stage_sampler(decoder.config.diffusion, settings)
     if x_T is None:
-        x_T = torch.randn((b, 3, size, size), generator=generator, device=device)
+        x_T = torch.randn((b, 3, size, size), generator=generator, device=image_embeds.device)
     return sample_loop(model_fn, x_T, sampler, generator, on_step=on_step, progress=_progress("decoder", progress))
 
 

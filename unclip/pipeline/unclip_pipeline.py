@@ -199,3 +199,57 @@ class UnCLIP:
         `prior_guidance=4.0`, `upsampler_256_sampler="ddim"`, `prior_candidates=1`.
         """
         return tensor_to_pil(self.generate_tensors(prompt, n, size, seed, progress, **stage_settings))
+
+    # ------------------------------------------------------------------ editing (unclip.pipeline.editing)
+    def edit(
+        self,
+        image: Image.Image,
+        mask: Image.Image | None,
+        prompt: str,
+        n: int = 1,
+        size: int = 256,
+        seed: int | None = None,
+        method: str = "auto",
+        progress: bool = False,
+        **stage_settings: Any,
+    ) -> list[Image.Image]:
+        """Regenerate the masked area of `image` to fit `prompt` and its surroundings; outside the mask
+        the results equal the (fitted) input exactly. `mask`: fully transparent pixels mark the area to
+        edit (None: the image's own alpha). `method`: "trained" (the *_inpaint networks), "zero-shot"
+        (RePaint on the plain cascade) or "auto". Also `mask_mode` ("alpha", "white-edits",
+        "black-edits"), `fit` ("crop" | "pad"), `resample`, `blend` (px); see `editing.inpaint.edit`."""
+        from unclip.pipeline.editing.inpaint import edit
+
+        return edit(self, image, mask, prompt, n, size, seed, method, progress, **stage_settings)  # type: ignore[arg-type]
+
+    def outpaint(self, image: Image.Image, left: int = 0, right: int = 0, top: int = 0, bottom: int = 0,
+                 prompt: str = "", **kwargs: Any) -> list[Image.Image]:
+        """Extend `image` by margins (RGB results), or fill one `size` px generation `frame=(x, y)` placed
+        relative to the image's top-left corner (RGBA results: unfilled canvas stays transparent).
+        Also n, size (frame side), seed, method, progress, overlap, resample, blend, stage settings."""
+        from unclip.pipeline.editing.outpaint import outpaint
+
+        return outpaint(self, image, left, right, top, bottom, prompt, **kwargs)
+
+    def vary(self, image: Image.Image, n: int = 1, size: int = 256, seed: int | None = None, drift: float = 0.0,
+             progress: bool = False, **stage_settings: Any) -> list[Image.Image]:
+        """`n` variations of `image` (CLIP image embedding -> decoder -> upsamplers); `drift` 0..1 lets
+        the embedding move toward random directions (0: decoder noise only)."""
+        from unclip.pipeline.editing.variations import vary
+
+        return vary(self, image, n, size, seed, drift, progress, **stage_settings)
+
+    def interpolate(self, a: Image.Image, b: Image.Image, frames: int = 8, **kwargs: Any) -> list[Image.Image]:
+        """`frames` images from `a` to `b` (slerp of CLIP image embeddings; decoder noise from DDIM
+        inversion of `a`, `noise="invert-both"` or `"random"`). Also size, seed, progress, stage settings."""
+        from unclip.pipeline.editing.interpolate import interpolate
+
+        return interpolate(self, a, b, frames, **kwargs)
+
+    def text_diff(self, image: Image.Image, from_caption: str, to_caption: str, frames: int = 5,
+                  **kwargs: Any) -> list[Image.Image]:
+        """`frames` images moving `image` from `from_caption` toward `to_caption` (slerp toward the
+        normalised text-embedding difference, up to `strength` 0.5). Also size, seed, progress."""
+        from unclip.pipeline.editing.text_diff import text_diff
+
+        return text_diff(self, image, from_caption, to_caption, frames, **kwargs)

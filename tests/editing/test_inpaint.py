@@ -1,0 +1,138 @@
+"""Inpainting mechanics with a random micro cascade: exactness outside the mask at every size and
+for both methods, method selection, fitting, RePaint resampling and seam softening."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from unclip.diffusion import NoiseSchedule, make_betas, make_sampler, sample_loop
+from unclip.errors import InputError
+from unclip.pipeline.editing.blend import soften_seam
+from unclip.pipeline.editing.inpaint import Known, repaint_hook, resolve_method
+
+from .conftest import FAST, box_mask, noise_image
+
+
+def region_of(mask: Image.Image) -> np.ndarray:
+    return np.asarray(mask)[..., 3] == 0
+
+
+@pytest.mark.parametrize("size", [256, 512, 1024])
+@pytest.mark.parametrize("method", ["trained", "zero-shot"])
+def test_pixels_outside_the_mask_are_exactly_the_input(micro, size, method):
+    image = noise_image(size, size, seed=size)
+    mask = box_mask(size, (size // 8, size // 4, size // 2, 3 * size // 4))
+    n = 2 if size == 256 else 1
+    guided = {"decoder_guidance": 4.0, "prior_guidance": 4.0} if size == 256 else {}
+    out = micro.edit(image, mask, "a red apple", n=n, size=size, seed=1, method=method, **{**FAST, **guided})
+    region, src = region_of(mask), np.asarray(image)
+    assert len(out) == n
+    for result in out:
+        arr = np.asarray(result)
+        assert result.size == (size, size) and result.mode == "RGB"
+        assert np.array_equal(arr[~region], src[~region])
+        assert (arr[region] != src[region]).mean() > 0.9  # the hole was regenerated
+    if n == 2:
+        assert not np.array_equal(np.asarray(out[0]), np.asarray(out[1]))
+
+
+def test_same_seed_same_result(micro):
+    image, mask = noise_image(64, 64, seed=3), box_mask(64, (0, 0, 25, 15))
+    a = micro.edit(image, mask, "", size=64, seed=4, method="zero-shot", **FAST)[0]
+    b = micro.edit(image, mask, "", size=64, seed=4, method="zero-shot", **FAST)[0]
+    c = micro.edit(image, mask, "", size=64, seed=5, method="zero-shot", **FAST)[0]
+    assert a.tobytes() == b.tobytes() != c.tobytes()
+
+
+def test_auto_picks_trained_when_available(micro, micro_plain):
+    assert resolve_method(micro, "auto") == "trained"
+    assert resolve_method(micro_plain, "auto") == "zero-shot"
+    with pytest.raises(InputError, match="decoder_inpaint"):
+        resolve_method(micro_plain, "trained")
+    with pytest.raises(InputError, match="method"):
+        resolve_method(micro, "magic")
+
+
+def test_any_size_and_aspect_ratio_with_the_image_alpha_as_mask(micro):
+    image = noise_image(300, 200, seed=5, mode="RGBA")
+    arr = np.asarray(image).copy()
+    arr[50:120, 100:200, 3] = 0
+    image = Image.fromarray(arr, "RGBA")
+    out = micro.edit(image, None, "a cat", size=64, seed=0, **FAST)[0]
+    assert out.size == (64, 64)
+    fitted = image.crop((50, 0, 250, 200)).resize((64, 64), Image.LANCZOS)  # centre crop, then resize
+    keep = (
+        np.asarray(fitted)[..., 3] == 255
+    )  # pixels blended with the hole by the resize are partly transparent
+    keep[15:40, 15:49] = False  # the alpha hole (rows 50-120, cols 50-150 of the crop), grown to whole pixels
+    assert keep.sum() > 2500
+    assert np.array_equal(np.asarray(out)[keep], np.asarray(fitted.convert("RGB"))[keep])
+
+
+def test_pad_fit_generates_the_padding(micro):
+    image = noise_image(128, 64, seed=6)
+    mask = Image.new("RGBA", image.size, (0, 0, 0, 255))
+    mask.paste((0, 0, 0, 0), (0, 0, 16, 16))
+    out = np.asarray(
+        micro.edit(image, mask, "a boat", size=64, seed=0, fit="pad", method="zero-shot", **FAST)[0]
+    )
+    placed = np.asarray(image.resize((64, 32), Image.LANCZOS))  # rows 16-48 of the padded square
+    assert np.array_equal(out[16 + 10 : 48 - 4, 10:], placed[10:-4, 10:])
+    assert out[:16].std() > 0 and not np.array_equal(
+        out[:16], np.full_like(out[:16], 255)
+    )  # padding generated
+
+
+def test_bad_edit_requests_are_input_errors(micro, tmp_path):
+    image = noise_image(64, 64)
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    cases = [
+        ((image, box_mask(32, (0, 0, 8, 8)), "x"), {}, "does not match"),
+        ((image, Image.new("RGBA", (64, 64), (0, 0, 0, 255)), "x"), {}, "covers nothing"),
+        ((str(tmp_path / "bad.png"), None, "x"), {}, "bad.png"),
+        ((image, box_mask(64, (0, 0, 8, 8)), "x"), {"size": 300}, "size"),
+        ((image, box_mask(64, (0, 0, 8, 8)), "x"), {"n": 0}, "n:"),
+        ((image, box_mask(64, (0, 0, 8, 8)), "x"), {"resample": 0}, "resample"),
+        ((image, box_mask(64, (0, 0, 8, 8)), "x"), {"decoder_steps": 0}, "steps"),
+    ]
+    for args, kwargs, message in cases:
+        with pytest.raises(InputError, match=message):
+            micro.edit(*args, **{"size": 64, **kwargs})
+
+
+def test_repaint_resampling_keeps_the_known_region_and_calls_the_model_more():
+    schedule = NoiseSchedule(make_betas("cosine", 1000))
+    calls = []
+
+    def model_fn(x, t):
+        calls.append(int(t[0]))
+        return torch.zeros_like(x)
+
+    known = Known(torch.rand(1, 3, 8, 8) * 2 - 1, torch.rand(1, 1, 8, 8) > 0.5)
+    for resample, expected_calls in ((1, 5), (3, 5 + 2 * 4)):
+        calls.clear()
+        sampler = make_sampler("ddpm", schedule, 5)
+        g = torch.Generator().manual_seed(0)
+        hook = repaint_hook(known, sampler, g, model_fn, resample)
+        x = sample_loop(model_fn, torch.randn(2, 3, 8, 8, generator=g), sampler, g, on_step=hook)
+        assert len(calls) == expected_calls  # no resampling after the final step
+        assert torch.equal(
+            torch.where(known.keep, x, 0), torch.where(known.keep, known.pixels.expand_as(x), 0)
+        )
+
+
+def test_seam_softening_removes_a_colour_offset_inside_the_hole_only():
+    known = torch.zeros(1, 3, 32, 32)
+    keep = torch.ones(1, 1, 32, 32, dtype=torch.bool)
+    keep[..., 8:24, 8:24] = False
+    generated = torch.where(keep, known, known + 0.6)
+    out = soften_seam(generated, known, keep, width=4)
+    assert torch.equal(out[keep.expand_as(out)], generated[keep.expand_as(out)])
+    assert (
+        out[..., 8, 8:24] - known[..., 8, 8:24]
+    ).abs().max() < 0.3  # border row pulled toward the kept side
+    assert torch.allclose(out[..., 16, 16], generated[..., 16, 16])  # the middle is untouched
+    assert torch.equal(soften_seam(generated, known, keep, width=0), generated)

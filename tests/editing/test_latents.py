@@ -1,0 +1,70 @@
+"""Variations, interpolations and text diffs (mechanics with random networks), and slerp."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from unclip.errors import InputError
+from unclip.pipeline.editing.latents import slerp
+
+from .conftest import FAST, noise_image
+
+
+def arrays(images):  # type: ignore[no-untyped-def]
+    return [np.asarray(im) for im in images]
+
+
+def test_slerp_keeps_endpoints_norms_and_angles():
+    a, b = torch.tensor([[3.0, 0.0]]), torch.tensor([[0.0, 1.0]])
+    assert torch.allclose(slerp(a, b, 0.0), a) and torch.allclose(slerp(a, b, 1.0), b, atol=1e-6)
+    mid = slerp(a, b, 0.5)
+    assert torch.allclose(mid.norm(), torch.tensor(2.0))
+    assert torch.allclose(mid / mid.norm(), torch.tensor([[2**-0.5, 2**-0.5]]))
+
+
+def test_variations_differ_from_each_other_and_repeat_with_the_seed(micro):
+    image = noise_image(96, 64, seed=1)
+    a = arrays(micro.vary(image, n=3, size=256, seed=2, **FAST))
+    b = arrays(micro.vary(image, n=3, size=256, seed=2, **FAST))
+    assert all(x.shape == (256, 256, 3) for x in a)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not np.array_equal(a[0], a[1]) and not np.array_equal(a[1], a[2])
+    drifted = arrays(micro.vary(image, n=3, size=64, seed=2, drift=0.5, **FAST))
+    plain = arrays(micro.vary(image, n=3, size=64, seed=2, **FAST))
+    assert not np.array_equal(drifted[0], plain[0])
+    with pytest.raises(InputError, match="drift"):
+        micro.vary(image, drift=1.5)
+
+
+@pytest.mark.parametrize("noise", ["invert", "invert-both", "random"])
+def test_interpolation_frames(micro, noise):
+    a, b = noise_image(64, 64, seed=3), noise_image(80, 64, seed=4)
+    frames = micro.interpolate(a, b, frames=3, size=64, seed=0, noise=noise, **FAST)
+    assert len(frames) == 3 and all(f.size == (64, 64) for f in frames)
+    assert not np.array_equal(np.asarray(frames[0]), np.asarray(frames[2]))
+    if noise == "invert":
+        again = micro.interpolate(a, b, frames=3, size=64, seed=0, noise=noise, **FAST)
+        assert all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(frames, again))
+
+
+def test_text_diff_starts_from_the_reconstruction_and_moves(micro):
+    image = noise_image(64, 64, seed=5)
+    to_dog = arrays(micro.text_diff(image, "a cat", "a dog", frames=3, size=64, seed=0, **FAST))
+    to_car = arrays(micro.text_diff(image, "a cat", "a blue car", frames=3, size=64, seed=0, **FAST))
+    assert len(to_dog) == 3
+    assert np.array_equal(to_dog[0], to_car[0])  # theta = 0: the caption change has no effect yet
+    assert not np.array_equal(to_dog[2], to_car[2]) and not np.array_equal(to_dog[0], to_dog[2])
+
+
+def test_bad_latent_requests_are_input_errors(micro):
+    image = noise_image(64, 64)
+    with pytest.raises(InputError, match="frames"):
+        micro.interpolate(image, image, frames=1)
+    with pytest.raises(InputError, match="noise"):
+        micro.interpolate(image, image, noise="zeros")
+    with pytest.raises(InputError, match="same"):
+        micro.text_diff(image, "a cat", "a cat")
+    with pytest.raises(InputError, match="strength"):
+        micro.text_diff(image, "a cat", "a dog", strength=2)

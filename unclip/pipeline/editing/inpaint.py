@@ -1,0 +1,284 @@
+"""Inpainting through the whole cascade, with a trained inpainting model or zero-shot (RePaint).
+
+Every stage keeps the known pixels: the 64 px decoder and each upsampler get the known image and
+keep mask at their own size. *trained*: the `*_inpaint` networks see them as 4 extra input channels
+(GLIDE); *zero-shot*: plain networks, with the known region replaced by its forward-noised original
+after every step and, in the decoder, RePaint resampling (re-noise one step and denoise again). In
+both methods the forward-noised known region is pasted after each step, so every stage ends with the
+known pixels at that size. The result is finished in pixel space: the seam is softened inside the
+edit region only, and the original pixels are pasted back outside it exactly (uint8).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from unclip.diffusion import q_sample_between, sample_loop
+from unclip.errors import InputError
+from unclip.models.clip import TextEncoding
+from unclip.models.upsampler import upsample_low_res
+from unclip.pipeline import stages
+from unclip.pipeline.cascade import SamplingConfig
+from unclip.pipeline.editing.blend import composite_exact, soften_seam, to_pil, to_uint8
+from unclip.pipeline.editing.inputs import Fit, ImageSource, apply_fit, load_image, plan_fit, rgb_array
+from unclip.pipeline.editing.masks import MaskMode, edit_region, erode, fit_region, keep_at
+from unclip.pipeline.editing.safety import screen_inputs, screen_outputs
+
+if TYPE_CHECKING:
+    from unclip.pipeline.unclip_pipeline import UnCLIP
+
+Method = Literal["auto", "trained", "zero-shot"]
+METHODS = ("auto", "trained", "zero-shot")
+ModelFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+DEFAULT_RESAMPLE = {"trained": 1, "zero-shot": 3}
+
+
+def resolve_method(pipe: UnCLIP, method: str) -> Literal["trained", "zero-shot"]:
+    """ "auto" -> "trained" when the model has an inpainting decoder, else "zero-shot"."""
+    if method not in METHODS:
+        raise InputError(f"method: must be one of {list(METHODS)}, got {method!r}")
+    has_trained = "decoder_inpaint" in pipe.cascade.modules
+    if method == "trained" and not has_trained:
+        raise InputError(
+            "method: 'trained' needs an inpainting decoder (decoder_inpaint), which this model does not have; "
+            "use 'zero-shot'"
+        )
+    if method == "auto":
+        return "trained" if has_trained else "zero-shot"
+    return method  # type: ignore[return-value]
+
+
+@dataclass
+class Known:
+    """The known pixels [B, 3, S, S] in [-1, 1] (values inside the edit region are ignored) and the keep
+    mask [1, 1, S, S] (True = known)."""
+
+    pixels: torch.Tensor
+    keep: torch.Tensor
+
+    def at(self, size: int) -> Known:
+        """The same at another size: area-averaged (a pixel is known only when all it covers is); larger
+        sizes upsample bicubically and drop the 2 px of the kept border that the resize blurs with the hole."""
+        s = self.pixels.shape[-1]
+        if size == s:
+            return self
+        if size < s:
+            return Known(F.interpolate(self.pixels, size=(size, size), mode="area"), keep_at(self.keep, size))
+        return Known(upsample_low_res(self.pixels, (size, size)), keep_at(erode(self.keep, 2), size))
+
+    def channels(self, batch: int) -> torch.Tensor:
+        """The inpainting networks' 4 extra channels: the image with the hole zeroed, and the keep mask."""
+        keep = self.keep.to(self.pixels.dtype)
+        return torch.cat([self.pixels * keep, keep.expand(self.pixels.shape[0], -1, -1, -1)], 1).expand(
+            batch, -1, -1, -1
+        )
+
+    def paste(
+        self, x: torch.Tensor, t: int, generator: torch.Generator | None, schedule: Any
+    ) -> torch.Tensor:
+        """x with the known region replaced by the original forward-noised to timestep t (-1: clean)."""
+        noised = q_sample_between(schedule, self.pixels.expand_as(x), -1, t, generator)
+        return torch.where(self.keep, noised, x)
+
+
+def repaint_hook(
+    known: Known,
+    sampler: Any,
+    generator: torch.Generator | None,
+    model_fn: ModelFn | None = None,
+    resample: int = 1,
+) -> stages.StepHook:
+    """`on_step` for `sample_loop`: paste the noised known region after each step; with `resample` > 1,
+    re-noise back to the step's start and denoise again (RePaint), `resample - 1` more times."""
+
+    def on_step(x: torch.Tensor, i: int) -> torch.Tensor:
+        t_from, t_to = sampler.timesteps[i], sampler.prev_timestep(i)
+        x = known.paste(x, t_to, generator, sampler.schedule)
+        if t_to < 0 or model_fn is None:
+            return x
+        for _ in range(resample - 1):
+            x = q_sample_between(sampler.schedule, x, t_to, t_from, generator)
+            t = torch.full((x.shape[0],), t_from, dtype=torch.long, device=x.device)
+            x = known.paste(sampler.step(model_fn(x, t), i, x, generator), t_to, generator, sampler.schedule)
+        return x
+
+    return on_step
+
+
+@torch.inference_mode()
+def inpaint_tensors(
+    pipe: UnCLIP,
+    known: Known,
+    text: TextEncoding,
+    image_embeds: torch.Tensor,
+    size: int,
+    method: Literal["trained", "zero-shot"],
+    sampling: SamplingConfig,
+    generator: torch.Generator,
+    resample: int,
+    progress: bool = False,
+) -> torch.Tensor:
+    """Run the cascade up to `size` keeping `known` ([B or 1] x 3 x size x size); returns [B, 3, size, size]."""
+    cascade, b = pipe.cascade, image_embeds.shape[0]
+    trained = method == "trained"
+    decoder = cascade.modules["decoder_inpaint" if trained else "decoder"]
+    k = known.at(decoder.config.image_size)
+    model_fn = stages.decoder_model_fn(
+        decoder,
+        image_embeds,
+        text,
+        pipe.empty_text(),
+        sampling.decoder.guidance,
+        k.channels(b) if trained else None,
+    )
+    sampler = stages.stage_sampler(decoder.config.diffusion, sampling.decoder)
+    x_T = torch.randn((b, 3, k.pixels.shape[-1], k.pixels.shape[-1]), generator=generator, device=pipe.device)
+    x_T = k.paste(x_T, sampler.timesteps[0], generator, sampler.schedule)
+    hook = repaint_hook(k, sampler, generator, model_fn, resample)
+    x = sample_loop(
+        model_fn, x_T, sampler, generator, on_step=hook, progress=stages._progress("decoder", progress)
+    )
+    x = torch.where(k.keep, k.pixels, x).clamp(-1, 1)
+    for res in (256, 1024):
+        if size <= x.shape[-1]:
+            break
+        plain = cascade.upsampler(res)
+        if plain is None:
+            raise InputError(f"size: {size} needs the upsampler to {res} px, which this model does not have")
+        up = cascade.upsampler(res, inpaint=True) if trained else None
+        up = up if up is not None else plain  # no inpainting upsampler: the plain one, pasting only
+        k = known.at(res)
+        settings = getattr(sampling, f"upsampler_{res}")
+        hook = repaint_hook(k, stages.stage_sampler(up.config.diffusion, settings), generator)
+        extra = k.channels(b) if up.config.inpainting else None
+        x = stages.run_upsampler(
+            up,
+            x,
+            res,
+            settings,
+            generator,
+            inpaint=extra,
+            on_step=hook,
+            progress=progress,
+            desc=f"{x.shape[-1]}->{res}",
+        )
+        x = torch.where(k.keep, k.pixels, x).clamp(-1, 1)
+    if x.shape[-1] != size:
+        x = F.interpolate(x, size=(size, size), mode="area")
+    return x
+
+
+def finish(
+    generated: torch.Tensor, known: Known, original: np.ndarray, region: np.ndarray, blend: int
+) -> np.ndarray:
+    """Soften the seam inside `region`, then paste `original` (uint8 [H, W, 3] or [B, H, W, 3], the same
+    image as `known.pixels`) outside it exactly."""
+    softened = soften_seam(generated, known.pixels.expand_as(generated), known.keep, blend)
+    return composite_exact(to_uint8(softened), original, region)
+
+
+def to_tensor(arr: np.ndarray) -> torch.Tensor:
+    """uint8 [H, W, 3] or [B, H, W, 3] -> float [B, 3, H, W] in [-1, 1]."""
+    t = torch.from_numpy(np.array(arr, dtype=np.float32)) / 127.5 - 1
+    return (t[None] if t.dim() == 3 else t).permute(0, 3, 1, 2).contiguous()
+
+
+def conditioning(
+    pipe: UnCLIP,
+    prompt: str,
+    n: int,
+    sampling: SamplingConfig,
+    generator: torch.Generator,
+    source: Image.Image,
+    progress: bool = False,
+) -> tuple[TextEncoding, torch.Tensor]:
+    """(caption encoding, image embedding) for n results: with a prompt, n prior samples for it;
+    with an empty prompt, the CLIP embedding of `source` (so the fill continues the picture)."""
+    text = pipe.encode_prompts([prompt]).repeat_interleave(n)
+    if prompt.strip():
+        embeds = stages.run_prior(
+            pipe.cascade.prior,
+            text,
+            pipe.empty_text(),
+            sampling.prior,
+            generator,
+            candidates=sampling.prior_candidates,
+            progress=progress,
+        )
+    else:
+        embeds = pipe.cascade.clip.embed_pil([source]).float().expand(n, -1)
+    return text, embeds
+
+
+def inpaint_arrays(
+    pipe: UnCLIP,
+    original: np.ndarray,
+    region: np.ndarray,
+    text: TextEncoding,
+    image_embeds: torch.Tensor,
+    method: Literal["trained", "zero-shot"],
+    sampling: SamplingConfig,
+    generator: torch.Generator,
+    resample: int | None = None,
+    blend: int | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """Inpaint uint8 `original` ([S, S, 3] or [n, S, S, 3]) inside `region` ([S, S] bool) for
+    `image_embeds.shape[0]` results; returns uint8 [n, S, S, 3] equal to `original` outside `region`."""
+    size = original.shape[-2]
+    known = Known(to_tensor(original).to(pipe.device), torch.from_numpy(~region)[None, None].to(pipe.device))
+    resample = DEFAULT_RESAMPLE[method] if resample is None else resample
+    if resample < 1:
+        raise InputError(f"resample: must be at least 1, got {resample}")
+    blend = size // 32 if blend is None else blend
+    if blend < 0:
+        raise InputError(f"blend: must be >= 0 px, got {blend}")
+    x = inpaint_tensors(
+        pipe, known, text, image_embeds, size, method, sampling, generator, resample, progress
+    )
+    return finish(x, known, original, region, blend)
+
+
+def edit(
+    pipe: UnCLIP,
+    image: ImageSource,
+    mask: ImageSource | None,
+    prompt: str,
+    n: int = 1,
+    size: int = 256,
+    seed: int | None = None,
+    method: Method = "auto",
+    progress: bool = False,
+    mask_mode: MaskMode = "alpha",
+    fit: Fit = "crop",
+    resample: int | None = None,
+    blend: int | None = None,
+    **stage_settings: Any,
+) -> list[Image.Image]:
+    """See `UnCLIP.edit`."""
+    from unclip.pipeline.unclip_pipeline import parse_stage_settings
+
+    pipe.check_request([prompt], n, size)
+    resolved = resolve_method(pipe, method)
+    sampling = parse_stage_settings(pipe.cascade.sampling, stage_settings)
+    image = load_image(image, "image")
+    mask_image = load_image(mask, "mask") if mask is not None else None
+    region = edit_region(image, mask_image, mask_mode)
+    screen_inputs([prompt], [image])
+    plan = plan_fit(image.size, size, fit)
+    region = fit_region(region, plan)
+    fitted = apply_fit(image, plan)
+    original = rgb_array(fitted)
+    generator = pipe.generator(seed)
+    text, embeds = conditioning(pipe, prompt, n, sampling, generator, image, progress)
+    out = inpaint_arrays(
+        pipe, original, region, text, embeds, resolved, sampling, generator, resample, blend, progress
+    )
+    return screen_outputs(to_pil(out))
