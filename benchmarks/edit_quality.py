@@ -58,15 +58,24 @@ def alpha_mask(region: np.ndarray) -> Image.Image:
     return Image.fromarray(np.dstack([np.zeros(region.shape + (3,), np.uint8), a]), "RGBA")
 
 
+def measurement_policy():  # type: ignore[no-untyped-def]
+    """The test photos include a face (the astronaut), which the default policy refuses in uploads;
+    this measurement allows faces and keeps every other check."""
+    from unclip.safety import Policy
+
+    return Policy.from_mapping({"categories": {"faces": {"action": "allow"}}})
+
+
 def load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from unclip.pipeline.unclip_pipeline import UnCLIP, default_model_path
 
+    policy = measurement_policy()
     if args.tiny:
         from unclip.pipeline.presets import build_cascade
 
-        return UnCLIP(build_cascade("tiny", inpainting=True), device=args.device)
+        return UnCLIP(build_cascade("tiny", inpainting=True), device=args.device, policy=policy)
     path = args.model or default_model_path()
-    return UnCLIP.from_pretrained(path, device=args.device)
+    return UnCLIP.from_pretrained(path, device=args.device, policy=policy)
 
 
 def run_inpainting(pipe, args: argparse.Namespace, settings: dict) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]

@@ -73,7 +73,10 @@ def test_the_benchmark_script_runs(bench, micro):
             "1",
         ]
     )
-    result = bench.run(micro, args)
+    from unclip.pipeline.unclip_pipeline import UnCLIP
+
+    pipe = UnCLIP(micro.cascade, device="cpu", policy=bench.measurement_policy())
+    result = bench.run(pipe, args)
     methods = {r["method"] for r in result["inpainting"]}
     assert methods == {"original", "flat_fill", "trained", "zero-shot"}
     assert len(result["inpainting"]) == 2 * 2 * 4 and len(result["variations"]) == 4

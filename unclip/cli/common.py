@@ -16,12 +16,30 @@ DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
-    g.add_argument("--model", metavar="DIR", default=None, help="model directory (default: the embedded default model)")
+    g.add_argument(
+        "--model", metavar="DIR", default=None, help="model directory (default: the embedded default model)"
+    )
     g.add_argument("--device", default=None, help="cpu, cuda, cuda:1 or mps (default: the best available)")
     g.add_argument(
-        "--dtype", choices=sorted(DTYPES), default=None, help="weight precision (default: fp16 on CUDA, fp32 elsewhere)"
+        "--dtype",
+        choices=sorted(DTYPES),
+        default=None,
+        help="weight precision (default: fp16 on CUDA, fp32 elsewhere)",
     )
-    g.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
+    g.add_argument(
+        "--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)"
+    )
+    g.add_argument(
+        "--policy",
+        metavar="FILE",
+        default=None,
+        help="content policy file (TOML/JSON) laid over the shipped default",
+    )
+    g.add_argument(
+        "--no-safety",
+        action="store_true",
+        help="RESEARCH USE ONLY: turn the content policy off (prompts, uploads and outputs are not checked)",
+    )
 
 
 def add_stage_options(p: argparse.ArgumentParser, stages: tuple[str, ...] = STAGES) -> None:
@@ -37,11 +55,18 @@ def add_stage_options(p: argparse.ArgumentParser, stages: tuple[str, ...] = STAG
         )
         if stage in ("prior", "decoder"):
             g.add_argument(
-                f"--{flag}-guidance", type=float, default=None, metavar="G", help=f"{stage} classifier-free guidance scale"
+                f"--{flag}-guidance",
+                type=float,
+                default=None,
+                metavar="G",
+                help=f"{stage} classifier-free guidance scale",
             )
     if "prior" in stages:
         g.add_argument(
-            "--prior-candidates", type=int, default=None, metavar="K",
+            "--prior-candidates",
+            type=int,
+            default=None,
+            metavar="K",
             help="draw K image embeddings and keep the one closest to the text (paper: 2)",
         )
 
@@ -62,8 +87,14 @@ def load_pipeline(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """Load the model named by --model (or the embedded default)."""
     from unclip.pipeline.unclip_pipeline import UnCLIP, default_model_path
 
+    from unclip.safety import Policy
+
     if args.threads:
         torch.set_num_threads(args.threads)
+    policy = Policy.from_file(args.policy) if getattr(args, "policy", None) else None
+    safety = not getattr(args, "no_safety", False)
+    if not safety:
+        print("unclip: WARNING: --no-safety: the content policy is OFF (research use only)", file=sys.stderr)
     dtype = DTYPES[args.dtype] if args.dtype else None
     path = Path(args.model) if args.model else default_model_path()
     if args.model is None and not (path / "model_index.json").is_file():
@@ -74,8 +105,8 @@ def load_pipeline(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             "cascade (its images are noise). Pass --model DIR to use a trained model.",
             file=sys.stderr,
         )
-        return UnCLIP(build_cascade("tiny"), device=args.device)
-    return UnCLIP.from_pretrained(path, device=args.device, dtype=dtype)
+        return UnCLIP(build_cascade("tiny"), device=args.device, safety=safety, policy=policy)
+    return UnCLIP.from_pretrained(path, device=args.device, dtype=dtype, safety=safety, policy=policy)
 
 
 def slug(text: str, limit: int = 40) -> str:

@@ -19,6 +19,7 @@ COMMANDS = [
     "textdiff",
     "serve",
     "data",
+    "convert",
     "embed",
     "train",
     "evaluate",
@@ -44,7 +45,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (UnclipError, ConfigError) as e:
+    except UnclipError as e:
+        if getattr(e, "code", None) == "content_policy_violation":
+            print(f"unclip: refused: {e}", file=sys.stderr)
+            return 3
+        print(f"unclip: error: {e}", file=sys.stderr)
+        return 2
+    except ConfigError as e:
         print(f"unclip: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -14,8 +14,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
-from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, CLIPVisionConfig
+from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, CLIPTextModelWithProjection, CLIPVisionConfig
 
+from unclip.errors import InputError
 from unclip.utils.config import Config
 from unclip.utils.images import pil_to_tensor
 
@@ -47,6 +48,9 @@ class ClipConfig(Config):
     layer_norm_eps: float = 1e-5
     image_mean: tuple[float, float, float] = CLIP_MEAN
     image_std: tuple[float, float, float] = CLIP_STD
+    # False: text tower only (e.g. converted from Karlo's text-to-image repo, which ships no image
+    # encoder). Generation works; anything that embeds an image (variations) raises InputError.
+    image_tower: bool = True
 
     def to_hf(self) -> CLIPConfig:
         text = CLIPTextConfig(
@@ -114,7 +118,9 @@ class ClipModel(nn.Module):
     def __init__(self, config: ClipConfig):
         super().__init__()
         self.config = config
-        self.model = CLIPModel(config.to_hf())
+        hf = config.to_hf()
+        # Without an image tower the text half has the same parameter names as in CLIPModel.
+        self.model = CLIPModel(hf) if config.image_tower else CLIPTextModelWithProjection(hf.text_config)
         self.register_buffer("mean", torch.tensor(config.image_mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(config.image_std).view(1, 3, 1, 1), persistent=False)
 
@@ -127,6 +133,11 @@ class ClipModel(nn.Module):
 
     def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
         """`pixels`: [B, 3, S, S] already normalised by :meth:`preprocess`; returns [B, D] embeddings."""
+        if not self.config.image_tower:
+            raise InputError(
+                "this model's CLIP has no image encoder, so it cannot embed images (variations, image "
+                "inputs); convert it with an image encoder (see docs/KARLO.md)"
+            )
         out = self.model.vision_model(pixel_values=pixels)
         return self.model.visual_projection(out.pooler_output)
 

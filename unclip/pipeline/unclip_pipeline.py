@@ -17,6 +17,7 @@ from unclip.models.clip import TextEncoding
 from unclip.pipeline import stages
 from unclip.pipeline.cascade import Cascade, SamplingConfig
 from unclip.pipeline.model_dir import load_cascade, save_cascade
+from unclip.safety import Policy
 from unclip.utils.images import tensor_to_pil
 
 SIZES = (64, 256, 512, 1024)
@@ -61,12 +62,38 @@ def parse_stage_settings(sampling: SamplingConfig, settings: dict[str, Any]) -> 
 
 
 class UnCLIP:
-    """A loaded unCLIP cascade with text-to-image generation. Editing lives in `unclip.pipeline.editing`."""
+    """A loaded unCLIP cascade with text-to-image generation. Editing lives in `unclip.pipeline.editing`.
 
-    def __init__(self, cascade: Cascade, device: torch.device | str | None = None):
+    Every public generating method checks its prompts and uploaded images against the content policy
+    before any network runs, and its outputs before returning them; a refusal raises
+    `unclip.safety.ContentPolicyViolation`. `safety=False` (research use) turns the checks off and says
+    so loudly; `policy` takes a custom `unclip.safety.Policy` (e.g. `Policy.from_file(path)`).
+    """
+
+    def __init__(
+        self,
+        cascade: Cascade,
+        device: torch.device | str | None = None,
+        safety: bool = True,
+        policy: Policy | None = None,
+    ):
         self.device = torch.device(device) if device is not None else default_device()
         self.cascade = cascade.to(device=self.device).eval()
         self._empty: TextEncoding | None = None
+        # None means "checked elsewhere" (the HTTP server applies the policy at the API layer).
+        self.policy: Policy | None = policy if policy is not None else (Policy.default() if safety else Policy.disabled())
+
+    def screen_prompts(self, prompts: list[str]) -> None:
+        if self.policy is not None:
+            for prompt in prompts:
+                self.policy.enforce_prompt(prompt)
+
+    def screen_images(self, images: list[Image.Image], kind: str) -> list[Image.Image]:
+        """`kind` "upload" (inputs) or "output" (results); refused images are never returned."""
+        if self.policy is not None:
+            for image in images:
+                self.policy.enforce_image(image, kind)
+        return images
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
@@ -76,6 +103,8 @@ class UnCLIP:
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
         components: list[str] | None = None,
+        safety: bool = True,
+        policy: Policy | None = None,
     ) -> UnCLIP:
         """Load a model directory (`None`: the embedded default model). On CUDA the default dtype is fp16."""
         device = torch.device(device) if device is not None else default_device()
@@ -83,7 +112,7 @@ class UnCLIP:
             dtype = torch.float16 if device.type == "cuda" else torch.float32
         path = Path(path) if path is not None else default_model_path()
         cascade = load_cascade(path, device=device, dtype=dtype, components=components)
-        return cls(cascade, device=device)
+        return cls(cascade, device=device, safety=safety, policy=policy)
 
     def save_pretrained(self, path: str | Path, dtype: torch.dtype | None = None) -> None:
         save_cascade(self.cascade, path, dtype=dtype)
@@ -167,6 +196,7 @@ class UnCLIP:
         """Like :meth:`generate` but returns a float tensor [len(prompts) * n, 3, size, size] in [-1, 1]."""
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         self.check_request(prompts, n, size)
+        self.screen_prompts(prompts)
         sampling = parse_stage_settings(self.cascade.sampling, stage_settings)
         generator = self.generator(seed)
         text = self.encode_prompts(prompts).repeat_interleave(n)
@@ -198,7 +228,8 @@ class UnCLIP:
         Stage settings override the model's defaults per stage, e.g. `decoder_steps=10`,
         `prior_guidance=4.0`, `upsampler_256_sampler="ddim"`, `prior_candidates=1`.
         """
-        return tensor_to_pil(self.generate_tensors(prompt, n, size, seed, progress, **stage_settings))
+        images = tensor_to_pil(self.generate_tensors(prompt, n, size, seed, progress, **stage_settings))
+        return self.screen_images(images, "output")
 
     # ------------------------------------------------------------------ editing (unclip.pipeline.editing)
     def edit(

@@ -82,6 +82,7 @@ class UnclipEngine:
         else:
             pipe = UnCLIP.from_pretrained(path, device=settings.device, dtype=dtype)
             description = str(path)
+        pipe.policy = None  # the API layer (guard.py) applies the content policy, with logging and metrics
         engine = cls(pipe, settings.effective_stage_settings(), description)
         event(log, logging.INFO, "model loaded", model=description, device=str(pipe.device),
               max_size=engine.max_size, stage_settings=engine.stage_settings,

@@ -271,7 +271,7 @@ def edit(
     image = load_image(image, "image")
     mask_image = load_image(mask, "mask") if mask is not None else None
     region = edit_region(image, mask_image, mask_mode)
-    screen_inputs([prompt], [image])
+    screen_inputs(pipe.policy, [prompt], [image])
     plan = plan_fit(image.size, size, fit)
     region = fit_region(region, plan)
     fitted = apply_fit(image, plan)
@@ -281,4 +281,4 @@ def edit(
     out = inpaint_arrays(
         pipe, original, region, text, embeds, resolved, sampling, generator, resample, blend, progress
     )
-    return screen_outputs(to_pil(out))
+    return screen_outputs(pipe.policy, to_pil(out))

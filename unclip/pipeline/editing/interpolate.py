@@ -64,7 +64,7 @@ def interpolate(
     sampling = parse_stage_settings(pipe.cascade.sampling, stage_settings)
     settings = ddim_settings(sampling)
     sa, sb = load_square(a, size, fit, "image A"), load_square(b, size, fit, "image B")
-    screen_inputs([], [sa, sb])
+    screen_inputs(pipe.policy, [], [sa, sb])
     seed = fixed_seed(seed)
     with torch.inference_mode():
         ea, eb = pipe.cascade.clip.embed_pil([sa, sb]).float().chunk(2)
@@ -78,4 +78,4 @@ def interpolate(
         embeds = [slerp(ea, eb, t) for t in ts]
         noises = [xa if xb is xa else slerp(xa.flatten(1), xb.flatten(1), t).view_as(xa) for t in ts]
         images = decode_frames(pipe, embeds, noises, size, sampling, settings, seed, progress)
-    return screen_outputs(tensor_to_pil(images))
+    return screen_outputs(pipe.policy, tensor_to_pil(images))

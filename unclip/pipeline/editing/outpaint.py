@@ -212,7 +212,7 @@ def outpaint(
     sampling = parse_stage_settings(pipe.cascade.sampling, stage_settings)
     image = load_image(image, "image")
     plan = plan_outpaint(image, left, right, top, bottom, frame, size, overlap)
-    screen_inputs([prompt], [image])
+    screen_inputs(pipe.policy, [prompt], [image])
     generator = pipe.generator(seed)
     text, embeds = conditioning(pipe, prompt, n, sampling, generator, image, progress)
     canvas = Canvas(np.repeat(plan.pixels[None], n, axis=0), plan.known.copy())
@@ -223,8 +223,9 @@ def outpaint(
         )
         canvas.fill(x, y, size, result)
     if not plan.framed:
-        return screen_outputs([Image.fromarray(c, "RGB") for c in canvas.pixels])
+        return screen_outputs(pipe.policy, [Image.fromarray(c, "RGB") for c in canvas.pixels])
     alpha = np.where(canvas.known, 255, 0).astype(np.uint8)
     return screen_outputs(
-        [Image.fromarray(np.dstack([c * canvas.known[..., None], alpha]), "RGBA") for c in canvas.pixels]
+        pipe.policy,
+        [Image.fromarray(np.dstack([c * canvas.known[..., None], alpha]), "RGBA") for c in canvas.pixels],
     )

@@ -47,7 +47,7 @@ def text_diff(
     sampling = parse_stage_settings(pipe.cascade.sampling, stage_settings)
     settings = ddim_settings(sampling)
     square = load_square(image, size, fit)
-    screen_inputs([from_caption, to_caption], [square])
+    screen_inputs(pipe.policy, [from_caption, to_caption], [square])
     seed = fixed_seed(seed)
     with torch.inference_mode():
         z_i = pipe.cascade.clip.embed_pil([square]).float()
@@ -56,4 +56,4 @@ def text_diff(
         thetas = torch.linspace(0, strength, frames).tolist()
         embeds = [slerp(z_i, z_d, theta) for theta in thetas]
         images = decode_frames(pipe, embeds, [x_T] * frames, size, sampling, settings, seed, progress)
-    return screen_outputs(tensor_to_pil(images))
+    return screen_outputs(pipe.policy, tensor_to_pil(images))
