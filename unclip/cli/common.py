@@ -24,7 +24,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         "--dtype",
         choices=sorted(DTYPES),
         default=None,
-        help="weight precision (default: fp16 on CUDA, fp32 elsewhere)",
+        help="weight precision (default: fp16 on CUDA/MPS, bf16 on CPUs with native bf16, else fp32)",
     )
     g.add_argument(
         "--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)"

@@ -117,10 +117,4 @@ class Decoder(nn.Module):
         text: TextEncoding,
         inpaint: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        extra, tokens, mask = self.context_tokens(image_embeds, text)
-        x = x_t
-        if self.config.inpainting:
-            if inpaint is None:
-                raise ValueError("this decoder is an inpainting decoder: pass the masked image and mask")
-            x = torch.cat([x, inpaint.to(x.dtype)], dim=1)
-        return self.unet(x, t, extra, tokens, mask)
+        return self.denoise(x_t, t, self.condition(image_embeds, text), inpaint)

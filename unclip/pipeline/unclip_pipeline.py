@@ -18,18 +18,11 @@ from unclip.pipeline import stages
 from unclip.pipeline.cascade import Cascade, SamplingConfig
 from unclip.pipeline.model_dir import load_cascade, save_cascade
 from unclip.safety import Policy
+from unclip.utils.device import auto_dtype, default_device
 from unclip.utils.images import tensor_to_pil
 
 SIZES = (64, 256, 512, 1024)
 MAX_PROMPT_CHARS = 1000
-
-
-def default_device() -> torch.device:
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 def default_model_path() -> Path:
@@ -106,10 +99,11 @@ class UnCLIP:
         safety: bool = True,
         policy: Policy | None = None,
     ) -> UnCLIP:
-        """Load a model directory (`None`: the embedded default model). On CUDA the default dtype is fp16."""
+        """Load a model directory (`None`: the embedded default model). The default dtype is fp16 on
+        CUDA/MPS, bf16 on CPUs that compute bf16 natively (AVX512-BF16, AMX) and fp32 elsewhere."""
         device = torch.device(device) if device is not None else default_device()
         if dtype is None:
-            dtype = torch.float16 if device.type == "cuda" else torch.float32
+            dtype = auto_dtype(device)
         path = Path(path) if path is not None else default_model_path()
         cascade = load_cascade(path, device=device, dtype=dtype, components=components)
         return cls(cascade, device=device, safety=safety, policy=policy)
