@@ -1,10 +1,9 @@
-import os
-
 import pytest
 import torch
 
-# Tests run on 2 CPU cores; keep torch from oversubscribing them.
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# One torch thread per test process: the tests use small tensors, where a second thread costs more in
+# synchronisation than it gains, and CLI/server tests run further processes beside this one.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

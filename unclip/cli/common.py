@@ -8,10 +8,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import torch
-
 STAGES = ("prior", "decoder", "upsampler_256", "upsampler_1024")
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}  # torch dtype names (torch loads lazily)
+
+
+def torch_dtype(name: str | None):  # type: ignore[no-untyped-def]
+    """--dtype value -> torch dtype (None stays None: the model's automatic choice)."""
+    import torch
+
+    return getattr(torch, DTYPES[name]) if name else None
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
@@ -86,16 +91,17 @@ def stage_settings(args: argparse.Namespace) -> dict[str, Any]:
 def load_pipeline(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """Load the model named by --model (or the embedded default)."""
     from unclip.pipeline.unclip_pipeline import UnCLIP, default_model_path
-
     from unclip.safety import Policy
 
     if args.threads:
+        import torch
+
         torch.set_num_threads(args.threads)
     policy = Policy.from_file(args.policy) if getattr(args, "policy", None) else None
     safety = not getattr(args, "no_safety", False)
     if not safety:
         print("unclip: WARNING: --no-safety: the content policy is OFF (research use only)", file=sys.stderr)
-    dtype = DTYPES[args.dtype] if args.dtype else None
+    dtype = torch_dtype(args.dtype)
     path = Path(args.model) if args.model else default_model_path()
     if args.model is None and not (path / "model_index.json").is_file():
         from unclip.pipeline.presets import build_cascade

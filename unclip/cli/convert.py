@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from unclip.cli.common import DTYPES
+from unclip.cli.common import DTYPES, torch_dtype
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -59,7 +59,7 @@ def run_karlo(args: argparse.Namespace) -> int:
         args.out,
         with_dirs=args.with_dirs,
         upsampler_1024=args.upsampler_1024,
-        dtype=DTYPES[args.dtype] if args.dtype else None,
+        dtype=torch_dtype(args.dtype),
         overwrite=args.overwrite,
     )
     print(f"wrote {args.out} in {time.perf_counter() - start:.0f} s")

@@ -9,16 +9,19 @@ token features of the text transformer and their padding mask. Images enter as f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
-from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, CLIPTextModelWithProjection, CLIPVisionConfig
 
 from unclip.errors import InputError
 from unclip.utils.config import Config
 from unclip.utils.images import pil_to_tensor
+
+if TYPE_CHECKING:
+    from transformers import CLIPConfig
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -53,6 +56,8 @@ class ClipConfig(Config):
     image_tower: bool = True
 
     def to_hf(self) -> CLIPConfig:
+        from transformers import CLIPConfig, CLIPTextConfig, CLIPVisionConfig  # slow import: only when needed
+
         text = CLIPTextConfig(
             vocab_size=self.vocab_size,
             hidden_size=self.text_width,
@@ -120,6 +125,8 @@ class ClipModel(nn.Module):
         self.config = config
         hf = config.to_hf()
         # Without an image tower the text half has the same parameter names as in CLIPModel.
+        from transformers import CLIPModel, CLIPTextModelWithProjection
+
         self.model = CLIPModel(hf) if config.image_tower else CLIPTextModelWithProjection(hf.text_config)
         self.register_buffer("mean", torch.tensor(config.image_mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(config.image_std).view(1, 3, 1, 1), persistent=False)

@@ -13,11 +13,14 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
-from transformers import CLIPTokenizer
 
 from unclip.errors import ModelFormatError
+
+if TYPE_CHECKING:
+    from transformers import CLIPTokenizer
 
 BOS = "<|startoftext|>"
 EOS = "<|endoftext|>"
@@ -56,6 +59,8 @@ def train_tokenizer(
         show_progress=False,
     )
     tok.train_from_iterator(list(texts), trainer=trainer)
+    from transformers import CLIPTokenizer
+
     merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in json.loads(tok.to_str())["model"]["merges"]]
 
     vocab: dict[str, int] = {}
@@ -106,6 +111,8 @@ def load_tokenizer(directory: str | Path, max_length: int | None = None) -> CLIP
     for special in (BOS, EOS):
         if special not in vocab:
             raise ModelFormatError(f"{directory / 'vocab.json'}: special token {special} missing")
+    from transformers import CLIPTokenizer
+
     tok = CLIPTokenizer(vocab=vocab, merges=merges)
     if max_length is not None:
         tok.model_max_length = max_length

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
-from transformers import CLIPTokenizer
 
 from unclip.models.clip import ClipConfig, ClipModel
 from unclip.models.decoder import Decoder, DecoderConfig
 from unclip.models.prior import Prior, PriorConfig
 from unclip.models.upsampler import Upsampler, UpsamplerConfig
 from unclip.utils.config import Config
+
+if TYPE_CHECKING:
+    from transformers import CLIPTokenizer
 
 # component name -> (config class, module class). Inpainting variants are optional.
 COMPONENTS: dict[str, tuple[type[Config], type[nn.Module]]] = {

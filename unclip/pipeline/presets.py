@@ -7,9 +7,9 @@ loaded from model directories instead (see `unclip.pipeline.model_dir`).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import torch
-from transformers import CLIPTokenizer
 
 from unclip.models.clip import ClipConfig, ClipModel
 from unclip.models.decoder import Decoder, DecoderConfig
@@ -20,6 +20,9 @@ from unclip.models.unet import UNetConfig
 from unclip.models.upsampler import Upsampler, UpsamplerConfig
 from unclip.pipeline.cascade import Cascade, SamplingConfig, StageSampling
 from unclip.utils.config import Config
+
+if TYPE_CHECKING:
+    from transformers import CLIPTokenizer
 
 SAMPLE_CAPTIONS = [
     "a red apple",

@@ -8,10 +8,13 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from anyio import to_thread
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 
 import unclip
 from unclip.server import routes
@@ -27,6 +30,7 @@ from unclip.server.middleware import RequestMiddleware
 from unclip.server.settings import ServerSettings
 from unclip.server.storage import ImageStore
 
+EDITOR_DIR = Path(__file__).parent / "static"  # the browser editor: plain HTML/JS/CSS, package data
 FROM_SETTINGS: Any = object()  # create_app(policy=...) default: load the policy the settings ask for
 
 
@@ -90,12 +94,26 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
     app.include_router(routes.v1)
     app.include_router(routes.router)
 
+    # the browser editor (docs/EDITOR.md): the page at /, its files under /static (revalidated on each load)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
+    async def _editor() -> FileResponse:
+        return FileResponse(EDITOR_DIR / "index.html", headers={"cache-control": "no-cache"})
+
+    app.mount("/static", _NoCacheStatic(directory=EDITOR_DIR), name="static")
+
     @app.exception_handler(routes.ClientGone)
     async def _client_gone(request: Request, exc: routes.ClientGone) -> Response:
         return Response(status_code=499)  # nginx's "client closed request"; nobody reads it
 
     app.add_middleware(RequestMiddleware, server=state)
     return app
+
+
+class _NoCacheStatic(StaticFiles):
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["cache-control"] = "no-cache"
+        return response
 
 
 async def _janitor(state: ServerState) -> None:

@@ -16,11 +16,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
-from transformers import CLIPTokenizer
 
 from unclip.errors import ModelFormatError, UnclipError
 from unclip.models.clip import ClipModel
@@ -29,6 +28,9 @@ from unclip.pipeline.cascade import COMPONENTS
 from unclip.pipeline.model_dir import load_component, read_index
 from unclip.training.checkpoint import latest_checkpoint, load_checkpoint
 from unclip.utils.config import Config, ConfigError
+
+if TYPE_CHECKING:
+    from transformers import CLIPTokenizer
 
 
 class RunError(UnclipError):

@@ -1,0 +1,106 @@
+"""Feedback: content policy refusals and API errors shown with the API's message, busy state and
+cancelling, and the API key flow (asked for, stored in localStorage, sent as a bearer token)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import API_KEY, PLAYWRIGHT_MISSING, wait_ready
+from .helpers import all_images_loaded, save_png
+
+expect = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING).expect
+
+REFUSED_PROMPT = "a nude woman posing on a bed"  # unclip/safety/data/prompts/dev.txt, category sexual
+
+
+def test_policy_refusals_show_the_message(new_page, editor_server, shot, tmp_path):
+    page = new_page(editor_server)
+    page.fill("#gen-prompt", REFUSED_PROMPT)
+    page.click("#gen-submit")
+    message = page.locator("#message")
+    expect(message).to_be_visible()
+    expect(message).to_have_attribute("data-kind", "policy")
+    expect(page.locator("#message-title")).to_have_text("Refused by the content policy.")
+    expect(page.locator("#message-text")).to_contain_text(
+        "Your request was rejected as a result of our safety system. Your prompt may contain text")
+    expect(page.locator("#gen-submit")).to_be_enabled()
+    expect(page.locator("#gen-empty")).to_be_visible()  # no images, nothing in the history
+    expect(page.locator("#history-list .history-entry")).to_have_count(0)
+    shot(page, "editor-refusal")
+    page.click("#message-close")
+    expect(message).to_be_hidden()
+
+    # an upload the policy refuses (a realistic face), in the Edit tab
+    from skimage import data
+
+    path = save_png(data.astronaut(), tmp_path / "astronaut.png")
+    page.click(".tab[data-tab=edit]")
+    page.set_input_files("#edit-file", str(path))
+    page.click("#crop-ok")
+    box = page.locator("#edit-canvas").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.8)
+    page.fill("#edit-prompt", "an astronaut in a garden")
+    with page.expect_response("**/v1/images/edits") as response:
+        page.click("#edit-submit")
+    assert response.value.status == 400
+    expect(message).to_be_visible()
+    expect(message).to_have_attribute("data-kind", "policy")
+    expect(page.locator("#message-text")).to_contain_text("The uploaded image may contain content")
+    expect(page.locator("#edit-candidates")).to_be_hidden()
+
+
+def test_busy_state_and_cancel(new_page, editor_server, shot):
+    page = new_page(editor_server)
+    page.fill("#gen-prompt", "a lighthouse at dusk")
+    page.click("#gen-submit")
+    expect(page.locator("#gen-status .spinner")).to_be_visible()
+    for selector in ("#gen-submit", "#edit-submit", "#op-submit"):  # every tab's Generate waits
+        expect(page.locator(selector)).to_be_disabled()
+    shot(page, "editor-busy")
+    page.click("#gen-status button")  # Cancel
+    expect(page.locator("#message")).to_have_attribute("data-kind", "info")
+    expect(page.locator("#message-title")).to_have_text("Cancelled.")
+    expect(page.locator("#gen-status")).to_be_hidden()
+    expect(page.locator("#gen-submit")).to_be_enabled()
+
+
+def test_api_key_is_asked_stored_and_sent(new_page, keyed_server, shot):
+    page = new_page(keyed_server)
+    sent = []
+    page.on("request", lambda r: sent.append(r.headers.get("authorization"))
+            if r.url.endswith("/v1/images/generations") else None)
+    dialog = page.locator("#key-dialog")
+    expect(dialog).to_be_visible()  # asked at start: /health says the server needs a key
+    expect(page.locator("#key-reason")).to_contain_text("needs an API key")
+    page.click("#key-cancel")
+    expect(dialog).to_be_hidden()
+
+    page.fill("#gen-prompt", "a paper boat on a pond")
+    page.click("#gen-submit")
+    expect(dialog).to_be_visible()  # the 401 asks again
+    page.fill("#key-input", "sk-wrong")
+    page.click("#key-save")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#key-reason")).to_contain_text("Incorrect API key provided")
+    shot(page, "editor-api-key")
+    page.fill("#key-input", API_KEY)
+    page.keyboard.press("Enter")
+    all_images_loaded(page, "#gen-results img", 4, 256)
+    assert sent == [None, "Bearer sk-wrong", f"Bearer {API_KEY}"]
+    assert page.evaluate("localStorage.getItem('unclip.apiKey')") == API_KEY
+
+    page.reload()
+    wait_ready(page)
+    expect(dialog).to_be_hidden()  # the stored key is used
+
+    # forgotten key, dialog cancelled: the API's own message is shown
+    page.click("#settings-button")
+    expect(page.locator("#set-key-state")).to_have_text("A key is stored in this browser.")
+    page.click("#set-key-forget")
+    page.click("#settings-save")
+    page.click("#gen-submit")
+    expect(dialog).to_be_visible()
+    page.click("#key-cancel")
+    expect(page.locator("#message")).to_have_attribute("data-kind", "error")
+    expect(page.locator("#message-title")).to_have_text("This server needs an API key.")
+    expect(page.locator("#message-text")).to_contain_text("You didn't provide an API key.")
