@@ -72,6 +72,11 @@ class UnCLIP:
     ):
         self.device = torch.device(device) if device is not None else default_device()
         self.cascade = cascade.to(device=self.device).eval()
+        if self.device.type == "cpu":
+            # oneDNN's CPU convolutions run faster on channels-last (NHWC) weights and activations.
+            for name, module in self.cascade.modules.items():
+                if name != "clip" and name != "prior":
+                    module.to(memory_format=torch.channels_last)
         self._empty: TextEncoding | None = None
         # None means "checked elsewhere" (the HTTP server applies the policy at the API layer).
         self.policy: Policy | None = policy if policy is not None else (Policy.default() if safety else Policy.disabled())
