@@ -111,16 +111,17 @@ def main() -> None:
         "upsampler": count(peer_modules["super_res"]),
     }
     print(f"{'parameters':12s} {'unclip':>12s} {'diffusers':>12s}")
-    for k in ours_params:
-        print(f"{k:12s} {ours_params[k]:12,d} {peer_params[k]:12,d}")
+    for k, n in ours_params.items():
+        print(f"{k:12s} {n:12,d} {peer_params[k]:12,d}")
     total_o, total_p = sum(ours_params.values()), sum(peer_params.values())
     print(f"{'total':12s} {total_o:12,d} {total_p:12,d}  (ratio {total_o / total_p:.3f})")
 
     prompts = ["a red apple on a wooden table"] * args.batch
-    settings = dict(
-        prior_steps=25, decoder_steps=25, upsampler_256_steps=7, prior_guidance=4.0, decoder_guidance=8.0,
-        prior_sampler="ddpm", decoder_sampler="ddpm", upsampler_256_sampler="ddpm", prior_candidates=1,
-    )
+    settings = {
+        "prior_steps": 25, "decoder_steps": 25, "upsampler_256_steps": 7, "prior_guidance": 4.0,
+        "decoder_guidance": 8.0, "prior_sampler": "ddpm", "decoder_sampler": "ddpm",
+        "upsampler_256_sampler": "ddpm", "prior_candidates": 1,
+    }
 
     def run_ours() -> None:
         ours.generate_tensors(prompts, n=1, size=256, seed=0, **settings)
