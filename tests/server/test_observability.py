@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import httpx
 
@@ -17,7 +18,14 @@ def test_one_structured_log_line_per_request(make_server, caplog):
     caplog.set_level(logging.INFO, logger="unclip.server.access")
     ok = httpx.post(server.url + "/v1/images/generations", json={"prompt": "a cat", "n": 2, "size": "256x256"})
     bad = httpx.post(server.url + "/v1/images/generations", json={"prompt": "a cat", "size": "1x1"})
-    lines = [r for r in caplog.records if r.name == "unclip.server.access"]
+    # The access line is written once the response has gone out, so it may land just after the client
+    # has its answer: wait briefly for it.
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [r for r in caplog.records if r.name == "unclip.server.access"]
+        if len(lines) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
     assert len(lines) == 2
     first = json.loads(JsonFormatter().format(lines[0]))  # what goes to stderr
     for key in ("ts", "level", "method", "path", "status", "latency_ms", "outcome", "request_id"):
