@@ -8,8 +8,8 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="session")
 def tiny_tokenizer():
-    from unclip.pipeline.presets import SAMPLE_CAPTIONS
     from unclip.models.tokenizer import train_tokenizer
+    from unclip.pipeline.presets import SAMPLE_CAPTIONS
 
     return train_tokenizer(SAMPLE_CAPTIONS, vocab_size=1024, min_frequency=1)
 
