@@ -10,6 +10,7 @@ from .parameterization import (
     split_output,
     x0_from_output,
 )
+from .sampler_base import randn
 from .samplers import (
     SAMPLER_NAMES,
     DDIMSampler,
@@ -44,6 +45,7 @@ __all__ = [
     "make_sampler",
     "output_from_x0_eps",
     "q_sample_between",
+    "randn",
     "sample_loop",
     "sampling_timesteps",
     "split_output",

@@ -22,6 +22,20 @@ from .schedule import NoiseSchedule
 from .timesteps import check_timesteps
 
 
+def randn(
+    shape: tuple[int, ...],
+    generator: torch.Generator | None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Standard normal noise on `device`, drawn on the generator's own device when that differs (a CPU
+    generator gives the same noise for CUDA and MPS runs; MPS cannot use a CPU generator directly)."""
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    if generator is None or generator.device.type == device.type:
+        return torch.randn(shape, generator=generator, device=device, dtype=dtype)
+    return torch.randn(shape, generator=generator, device=generator.device, dtype=dtype).to(device)
+
+
 def randn_for(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     """Standard normal noise shaped like ``x``, in its dtype and on its device.
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import torch
 
-from unclip.diffusion import NoiseSchedule, make_betas, make_sampler, sample_loop
+from unclip.diffusion import NoiseSchedule, make_betas, make_sampler, randn, sample_loop
 from unclip.models.clip import ClipModel, TextEncoding
 from unclip.models.decoder import Decoder
 from unclip.models.diffusion_config import DiffusionConfig
@@ -91,7 +91,7 @@ def run_prior(
         return _guided(out, settings.guidance) if guided else out
 
     sampler = stage_sampler(prior.config.diffusion, settings)
-    z = torch.randn((rows.embeds.shape[0], prior.config.clip_dim), generator=generator, device=device)
+    z = randn((rows.embeds.shape[0], prior.config.clip_dim), generator, device)
     z = sample_loop(model_fn, z, sampler, generator, progress=_progress("prior", progress))
     embeds = prior.denormalize(z.to(prior.embed_mean.dtype)).float()
     if candidates > 1:
@@ -149,7 +149,7 @@ def run_decoder(
     model_fn = decoder_model_fn(decoder, image_embeds, text, empty, settings.guidance, inpaint)
     sampler = stage_sampler(decoder.config.diffusion, settings)
     if x_T is None:
-        x_T = torch.randn((b, 3, size, size), generator=generator, device=image_embeds.device)
+        x_T = randn((b, 3, size, size), generator, image_embeds.device)
     return sample_loop(model_fn, x_T, sampler, generator, on_step=on_step, progress=_progress("decoder", progress))
 
 
@@ -175,5 +175,5 @@ def run_upsampler(
     def model_fn(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         return upsampler.denoise(x, t, cond, inpaint, last_step=int(t[0]) == last_t).float()
 
-    x_T = torch.randn((b, 3, size, size), generator=generator, device=device)
+    x_T = randn((b, 3, size, size), generator, device)
     return sample_loop(model_fn, x_T, sampler, generator, on_step=on_step, progress=_progress(desc, progress))

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from unclip.diffusion import q_sample_between, sample_loop
+from unclip.diffusion import q_sample_between, randn, sample_loop
 from unclip.errors import InputError
 from unclip.models.clip import TextEncoding
 from unclip.models.upsampler import upsample_low_res
@@ -139,7 +139,7 @@ def inpaint_tensors(
         k.channels(b) if trained else None,
     )
     sampler = stages.stage_sampler(decoder.config.diffusion, sampling.decoder)
-    x_T = torch.randn((b, 3, k.pixels.shape[-1], k.pixels.shape[-1]), generator=generator, device=pipe.device)
+    x_T = randn((b, 3, k.pixels.shape[-1], k.pixels.shape[-1]), generator, pipe.device)
     x_T = k.paste(x_T, sampler.timesteps[0], generator, sampler.schedule)
     hook = repaint_hook(k, sampler, generator, model_fn, resample)
     x = sample_loop(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import torch
 from PIL import Image
 
+from unclip.diffusion import randn
 from unclip.errors import InputError
 from unclip.pipeline.editing.inputs import Fit, ImageSource
 from unclip.pipeline.editing.latents import (
@@ -70,7 +71,7 @@ def interpolate(
         ea, eb = pipe.cascade.clip.embed_pil([sa, sb]).float().chunk(2)
         if noise == "random":
             s = pipe.cascade.decoder.config.image_size
-            xa = torch.randn((1, 3, s, s), generator=pipe.generator(seed), device=pipe.device)
+            xa = randn((1, 3, s, s), pipe.generator(seed), pipe.device)
         else:
             xa = inverted_noise(pipe, sa, ea, settings)
         xb = inverted_noise(pipe, sb, eb, settings) if noise == "invert-both" else xa
