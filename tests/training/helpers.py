@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import copy
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,7 @@ from unclip.models.prior import PriorConfig
 from unclip.models.unet import UNetConfig
 from unclip.models.upsampler import UpsamplerConfig
 
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 COLOURS = {"red": (220, 30, 30), "green": (30, 180, 60), "blue": (30, 60, 220), "yellow": (230, 210, 40)}
 SHAPES = ("circle", "square")
 
@@ -110,3 +115,20 @@ def assert_same_weights(a: Path, b: Path, atol=1e-6):
         assert x.keys() == y.keys()
         for k in x:
             assert torch.allclose(x[k], y[k], atol=atol, rtol=1e-5), (name, k, (x[k] - y[k]).abs().max())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch(stage: str, config: Path, tmp: Path, *accelerate_args: str, processes: int = 2, resume: bool = False) -> subprocess.CompletedProcess:
+    """`accelerate launch` `processes` CPU processes (gloo) running `unclip train STAGE --config CONFIG`."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "HF_HOME": str(tmp / "hf")}
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", *accelerate_args, "--num_processes", str(processes),
+        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port()),
+        "-m", "unclip.cli.main", "train", stage, "--config", str(config), *(["--resume"] if resume else []),
+    ]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)

@@ -1,25 +1,12 @@
 """`accelerate launch` with 2 CPU processes (gloo) trains exactly like 1 process with twice the batch."""
 
 import json
-import os
-import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import helpers as H
 from helpers import assert_same_weights
 
 from unclip.training.config import load_train_config
 from unclip.training.trainer import train
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_two_processes_equal_one_process_with_the_whole_batch(shapes_data, tmp_path):
@@ -32,16 +19,8 @@ def test_two_processes_equal_one_process_with_the_whole_batch(shapes_data, tmp_p
     cfg["optim"]["eps"] = 1e-3
     config = tmp_path / "run.json"
     config.write_text(json.dumps(cfg))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "HF_HOME": str(tmp_path / "hf")}
-    proc = subprocess.run(
-        [
-            # --multi_gpu is accelerate's torchrun launcher; without GPUs the trainer uses gloo on the CPU.
-            sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-            "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port()),
-            "-m", "unclip.cli.main", "train", "clip", "--config", str(config),
-        ],
-        capture_output=True, text=True, env=env, timeout=600, check=False,
-    )
+    # --multi_gpu is accelerate's torchrun launcher; without GPUs the trainer uses gloo on the CPU.
+    proc = H.launch("clip", config, tmp_path, "--multi_gpu")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "2 process(es) x micro-batch 4 x 1 accumulation = batch 8" in (two / "log.txt").read_text()
 

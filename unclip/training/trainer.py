@@ -1,12 +1,14 @@
 """The training loop every stage shares, on top of accelerate.
 
-One process (CPU, one GPU) or many (`accelerate launch`: DDP on one or several machines) run the same
-code. Each optimizer step consumes one global batch of `train.batch_size` samples, split into
-micro-batches over processes and accumulation steps (see :mod:`unclip.data.sampler`); the loss of a
-micro-batch is summed over its valid samples and divided by the global batch share, so the gradient
-is the mean over the global batch whatever the split. Mixed precision comes from accelerate
-(autocast, fp16 loss scaling), then gradient clipping, AdamW with warm-up, EMA (main process),
-metrics, sample grids and atomic checkpoints.
+One process (CPU, one GPU) or many (`accelerate launch`: DDP on one or several machines, or FSDP2
+with `--use_fsdp --fsdp_version 2`, see :mod:`unclip.training.sharding`) run the same code. Each
+optimizer step consumes one global batch of `train.batch_size` samples, split into micro-batches
+over processes and accumulation steps (see :mod:`unclip.data.sampler`); the loss of a micro-batch is
+summed over its valid samples and divided by the global batch share, so the gradient is the mean
+over the global batch whatever the split. Mixed precision comes from accelerate
+(autocast, fp16 loss scaling), then gradient clipping, AdamW with warm-up, EMA (main process; under
+FSDP every process keeps the EMA of its shards), metrics, sample grids and atomic checkpoints (full
+state dicts, gathered under FSDP).
 """
 
 from __future__ import annotations
@@ -44,6 +46,16 @@ from unclip.training.examples import ExampleDataset, collate, to_device, worker_
 from unclip.training.monitor import Monitor
 from unclip.training.optim import make_optimizer, set_lr
 from unclip.training.runs import RunDir, RunError
+from unclip.training.sharding import (
+    UnshardedTwin,
+    autocast_forward,
+    fsdp_plugin,
+    gather,
+    gather_optimizer,
+    shard,
+    shard_optimizer,
+    sync_replicated_grads,
+)
 from unclip.training.signals import StopFlag
 from unclip.training.stages import stage_class
 from unclip.utils.config import ConfigError
@@ -123,19 +135,15 @@ def train(cfg: TrainConfig, resume: bool = False) -> TrainResult:
         torch.set_num_threads(cfg.train.threads)
     stage_cls = stage_class(cfg.stage_name)
     find_unused = cfg.stage_name == "upsampler" and cfg.stage.model.separate_last_step
+    plugin = fsdp_plugin(cfg.train.mixed_precision)  # None unless launched with --use_fsdp
     accelerator = Accelerator(
         cpu=cpu_distributed(),
         mixed_precision=cfg.train.mixed_precision,
+        fsdp_plugin=plugin,
         kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=find_unused)],
     )
-    from accelerate.utils import DistributedType
-
-    if accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED):
-        raise ConfigError(
-            f"{accelerator.distributed_type.value} is not supported by `unclip train` yet: its checkpoints and EMA "
-            "need gathered state. Launch with DDP (`accelerate launch --multi_gpu`); see docs/TRAINING.md"
-        )
     main, world, rank, device = accelerator.is_main_process, accelerator.num_processes, accelerator.process_index, accelerator.device
+    sharded = plugin is not None and dist.is_available() and dist.is_initialized()
     micro = resolve_batch(cfg, world)
     total = cfg.train.steps
 
@@ -178,11 +186,25 @@ def train(cfg: TrainConfig, resume: bool = False) -> TrainResult:
         net.load_state_dict(ckpt.model)
         start = ckpt.state.step
         monitor.log(f"resuming from {ckpt_dir} (step {start})")
-    optimizer = make_optimizer(module, cfg.optim)
-    module, optimizer = accelerator.prepare(module, optimizer)
-    ema = EMA(net, cfg.train.ema_decay) if main else None
+    replicated: list[torch.nn.Parameter] = []
+    twin = None
+    if sharded:
+        assert plugin is not None
+        twin = UnshardedTwin(net, keep=main and cfg.train.sample_every > 0)
+        replicated, units = shard(module, plugin, stage.fsdp_blocks, cfg.train.mixed_precision, device)
+        if cfg.train.mixed_precision != "no":
+            autocast_forward(module, accelerator.autocast)
+        optimizer = make_optimizer(module, cfg.optim)
+        monitor.log(
+            f"FSDP: {units} unit(s) sharded over {world} processes; {len(replicated)} scalar parameter(s) replicated"
+        )
+    else:
+        optimizer = make_optimizer(module, cfg.optim)
+        module, optimizer = accelerator.prepare(module, optimizer)
+    ema = EMA(net, cfg.train.ema_decay) if main or sharded else None
     if ckpt is not None:
-        optimizer.load_state_dict(unflatten_optimizer(ckpt.optimizer, ckpt.state.param_groups, ckpt.state.optimizer_scalars))
+        state = unflatten_optimizer(ckpt.optimizer, ckpt.state.param_groups, ckpt.state.optimizer_scalars)
+        optimizer.load_state_dict(shard_optimizer(state, optimizer) if sharded else state)
         if accelerator.scaler is not None and ckpt.state.scaler:
             accelerator.scaler.load_state_dict(ckpt.state.scaler)
         if ema is not None:
@@ -221,8 +243,15 @@ def train(cfg: TrainConfig, resume: bool = False) -> TrainResult:
     stop = StopFlag().install()
 
     def save(step: int) -> None:
+        if not (main or sharded):
+            accelerator.wait_for_everyone()
+            return
+        # Full state dicts on the CPU. Under FSDP every process gathers its shards; the main process writes.
+        model_state = gather(net.state_dict().items(), main)
+        ema_state = ema.tensors(main) if ema else None
+        optimizer_state = gather_optimizer(optimizer.state_dict(), main)
         if main:
-            tensors, groups, scalars = flatten_optimizer(optimizer.state_dict())
+            tensors, groups, scalars = flatten_optimizer(optimizer_state)
             state = CheckpointState(
                 step=step,
                 ema_updates=ema.updates if ema else 0,
@@ -234,9 +263,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> TrainResult:
                 numpy_rng=numpy_rng_json(),
                 extra={"world_size": world, "micro_batch": micro},
             )
-            path = save_checkpoint(
-                run.checkpoints, state, net.state_dict(), ema.tensors() if ema else None, tensors, cfg.train.keep_checkpoints
-            )
+            path = save_checkpoint(run.checkpoints, state, model_state, ema_state, tensors, cfg.train.keep_checkpoints)
             monitor.log(f"checkpoint: {path}")
         accelerator.wait_for_everyone()
 
@@ -261,7 +288,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> TrainResult:
                 batch = next(data)
                 new_skips.extend(batch.pop("skip"))
                 batch = to_device(batch, device)
-                sync = contextlib.nullcontext() if m == plan.accumulation - 1 else accelerator.no_sync(module)
+                # FSDP reduce-scatters every micro-step (skipping it would hold whole unsharded gradients).
+                last = m == plan.accumulation - 1
+                sync = contextlib.nullcontext() if last or sharded else accelerator.no_sync(module)
                 with sync:
                     per_sample, metrics = stage.loss(module, batch)
                     valid = batch["valid"].to(per_sample.dtype)
@@ -270,6 +299,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> TrainResult:
                 with torch.no_grad():
                     parts = [(per_sample * valid).sum()] + [(metrics[n].float() * valid).sum() for n in stage.metric_names]
                     sums += torch.stack([*[p.double() for p in parts], valid.sum().double()])
+            sync_replicated_grads(replicated, world)
             grad_norm = None
             if cfg.optim.grad_clip > 0:
                 grad_norm = accelerator.clip_grad_norm_(module.parameters(), cfg.optim.grad_clip)
@@ -281,7 +311,16 @@ def train(cfg: TrainConfig, resume: bool = False) -> TrainResult:
             steps_since += 1
 
             if cfg.train.sample_every and step % cfg.train.sample_every == 0:
-                if main:
+                # FSDP: the gathered EMA weights, in an unsharded copy on the main process
+                if twin is not None:
+                    assert ema is not None
+                    unsharded = twin.fill(net, ema, device)
+                    if unsharded is not None:
+                        try:
+                            pending.update(stage.sample(unsharded, step))
+                        finally:
+                            twin.release()
+                elif main:
                     live = ema.swap_into(net)  # type: ignore[union-attr]
                     net.eval()
                     try:

@@ -28,6 +28,9 @@ class Stage:
     name = ""
     metric_names: tuple[str, ...] = ()  # per-sample metrics `loss` returns besides the loss
     find_unused_parameters = False
+    # Classes of the network's repeated blocks: FSDP's unit per block (TRANSFORMER_BASED_WRAP). Each must
+    # only ever be called through its forward (a unit's parameters are gathered in its forward hook).
+    fsdp_blocks: tuple[str, ...] = ()
 
     def __init__(self, cfg: TrainConfig, run: RunDir, device: torch.device, is_main: bool):
         self.cfg = cfg

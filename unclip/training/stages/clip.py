@@ -85,6 +85,7 @@ def contrastive_loss(
 class ClipStage(Stage):
     name = "clip"
     metric_names = ("accuracy",)
+    fsdp_blocks = ("CLIPEncoderLayer",)
 
     @property
     def component(self) -> str:

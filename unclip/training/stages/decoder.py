@@ -73,6 +73,7 @@ class DecoderTrainModule(NetWrapper):
 class DecoderStage(ConditionedStage):
     name = "decoder"
     metric_names = ("mse", "vb")
+    fsdp_blocks = ("ResBlock",)  # not SpatialAttention: UNet.context_kv calls it outside its forward
 
     @property
     def component(self) -> str:

@@ -47,6 +47,7 @@ class PriorTrainModule(NetWrapper):
 class PriorStage(ConditionedStage):
     name = "prior"
     metric_names = ("mse",)
+    fsdp_blocks = ("PriorBlock",)
 
     @property
     def component(self) -> str:

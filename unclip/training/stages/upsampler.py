@@ -69,16 +69,18 @@ class UpsamplerTrainModule(NetWrapper):
             return net.denoise(x_t, t, cond, inpaint)
         last = t < self.last_step_timesteps
         out = torch.empty((x_t.shape[0], net.config.unet.out_channels, *x_t.shape[-2:]), device=x_t.device, dtype=x_t.dtype)
+        # Both networks run even on no rows, so every parameter gets a gradient (zero when unused) on every
+        # process: FSDP reduce-scatters a unit's gradients together, and every process must bring the same ones.
         for use_last, rows in ((False, (~last).nonzero()[:, 0]), (True, last.nonzero()[:, 0])):
-            if rows.numel():
-                sub = None if inpaint is None else inpaint[rows]
-                out[rows] = net.denoise(x_t[rows], t[rows], cond[rows], sub, last_step=use_last).to(out.dtype)
+            sub = None if inpaint is None else inpaint[rows]
+            out[rows] = net.denoise(x_t[rows], t[rows], cond[rows], sub, last_step=use_last).to(out.dtype)
         return out
 
 
 class UpsamplerStage(Stage):
     name = "upsampler"
     metric_names = ("mse",)
+    fsdp_blocks = ("ResBlock",)
 
     @property
     def find_unused_parameters(self) -> bool:  # type: ignore[override]
