@@ -10,8 +10,8 @@ import argparse
 from PIL import Image, ImageDraw
 
 PROMPTS = [
-    "red apple", "dog face", "grinning face with star eyes", "pizza", "house with garden", "rocket",
-    "cat face", "sun behind cloud", "red heart", "crescent moon", "high-heeled shoe", "t-shirt",
+    "red apple", "dog face", "grinning face with star eyes", "slice of pizza", "house with garden", "rocket",
+    "cat face", "sun behind cloud", "blue heart", "crescent moon", "high-heeled shoe", "t-shirt",
 ]
 
 
