@@ -44,6 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     e.add_argument("--weights", choices=("ema", "raw"), default="ema", help="EMA (default) or live weights")
     e.add_argument("--dtype", choices=("fp32", "fp16", "bf16"), default="fp32", help="stored precision (default fp32)")
     e.add_argument("--description", default="", help="free text stored in model_index.json")
+    e.add_argument(
+        "--sampling", default=None, metavar="FILE",
+        help="JSON of the model's default sampler settings per stage (sampler, steps, guidance, eta) and "
+        "prior_candidates; default: Karlo's (25/25/7 steps, guidance 4 and 8)",
+    )
     e.set_defaults(func=_run_export)
 
     c = stages.add_parser(
@@ -91,9 +96,13 @@ def _run_export(args: argparse.Namespace) -> int:
         "upsampler_256_inpaint": args.upsampler_256_inpaint,
         "upsampler_1024_inpaint": args.upsampler_1024_inpaint,
     }
+    from unclip.pipeline.cascade import SamplingConfig
+
     dtype = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
+    sampling = SamplingConfig.load(args.sampling) if args.sampling else None
     out = export_model(
-        args.out, args.clip, {k: v for k, v in slots.items() if v}, args.weights, dtype, description=args.description
+        args.out, args.clip, {k: v for k, v in slots.items() if v}, args.weights, dtype,
+        sampling=sampling, description=args.description,
     )
     print(out)
     return 0
