@@ -106,3 +106,18 @@ def test_new_run_refuses_to_overwrite_checkpoints(shapes_data, tmp_path):
 
     with pytest.raises(ConfigError, match=r"cannot resume with a different config \(optim.lr"):
         train(load_train_config(cfg, "upsampler"), resume=True)
+
+
+def test_resume_may_change_the_loss_weighting_and_records_it(shapes_data, tmp_path):
+    """A curriculum: Min-SNR weighting early, plain epsilon MSE later (what the default decoder did)."""
+    cfg = H.upsampler_config(tmp_path / "r", shapes_data, steps=1, batch=2)
+    cfg["upsampler"]["min_snr_gamma"] = 5.0
+    train(load_train_config(cfg, "upsampler"))
+    cfg["upsampler"]["min_snr_gamma"] = 0.0
+    cfg["train"]["steps"] = 2
+    result = train(load_train_config(cfg, "upsampler"), resume=True)
+    assert result.step == 2
+    import json
+
+    saved = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert saved["upsampler"]["min_snr_gamma"] == 0.0

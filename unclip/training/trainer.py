@@ -60,9 +60,11 @@ from unclip.training.signals import StopFlag
 from unclip.training.stages import stage_class
 from unclip.utils.config import ConfigError
 
-# Settings that may change when a run is resumed: they do not change what is computed.
+# Settings that may change when a run is resumed: bookkeeping, and the loss weighting (a curriculum).
 RESUMABLE_CHANGES = {
     "train.steps",
+    "decoder.min_snr_gamma",  # loss weighting: a curriculum may change it mid-run
+    "upsampler.min_snr_gamma",
     "train.micro_batch_size",
     "train.checkpoint_every",
     "train.keep_checkpoints",
