@@ -48,3 +48,14 @@ def test_logsnr_spacing_is_descending_distinct_and_default_for_dpm_solver() -> N
             assert all(a > b for a, b in itertools.pairwise(ts))
         assert make_sampler("dpm++2m", sched, 10).timesteps == logsnr_timesteps(sched.alphas_cumprod.tolist(), 10)
         assert make_sampler("ddim", sched, 10).timesteps == sampling_timesteps(1000, 10)
+
+
+def test_logsnr_spacing_does_not_waste_steps_in_the_cosine_tail() -> None:
+    """The cosine schedule's clipped last betas drop lambda from -4.3 (t=990) to -9.9 (t=999): at most
+    the first step may lie above t=990, the rest must spread over the range where the image forms."""
+    from unclip.diffusion import NoiseSchedule
+    from unclip.diffusion.timesteps import logsnr_timesteps
+
+    ts = logsnr_timesteps(NoiseSchedule.from_kind("cosine").alphas_cumprod.tolist(), 12)
+    assert ts[0] == 999 and sum(t > 990 for t in ts) <= 2, ts
+    assert sum(100 <= t <= 900 for t in ts) >= 4, ts

@@ -26,6 +26,9 @@ def sampling_timesteps(num_train_timesteps: int, steps: int) -> list[int]:
     return [round(i * ratio) for i in reversed(range(steps))]
 
 
+LAMBDA_FLOOR = -5.0  # log(alpha / sigma): SNR e^-10, under 0.01% of the signal's power
+
+
 def logsnr_timesteps(alphas_cumprod: list[float], steps: int) -> list[int]:
     """``steps`` distinct timesteps, descending from T-1 to 0, spaced evenly in log-SNR.
 
@@ -39,7 +42,11 @@ def logsnr_timesteps(alphas_cumprod: list[float], steps: int) -> list[int]:
     if steps == 1:
         return [T - 1]
     lam = [0.5 * (math.log(a) - math.log1p(-a)) for a in alphas_cumprod]
-    lo, hi = lam[T - 1], lam[0]
+    # The cosine schedule's last few timesteps (betas clipped at 0.999) fall off a cliff in lambda
+    # (-4.3 at t=990, -9.9 at t=999): spanning that range would spend a third of the steps where x is
+    # pure noise. Below LAMBDA_FLOOR nothing is left of the image, so the spacing starts there; the
+    # first timestep is still T-1.
+    lo, hi = max(lam[T - 1], LAMBDA_FLOOR), lam[0]
     chosen: list[int] = []
     for i in range(steps):
         target = lo + (hi - lo) * i / (steps - 1)
@@ -48,7 +55,7 @@ def logsnr_timesteps(alphas_cumprod: list[float], steps: int) -> list[int]:
         lower = steps - 1 - i  # leave room for the remaining steps
         best = min(range(lower, upper + 1), key=lambda t: abs(lam[t] - target))
         chosen.append(best)
-    chosen[-1] = 0
+    chosen[0], chosen[-1] = T - 1, 0
     return chosen
 
 
