@@ -59,3 +59,16 @@ def test_logsnr_spacing_does_not_waste_steps_in_the_cosine_tail() -> None:
     ts = logsnr_timesteps(NoiseSchedule.from_kind("cosine").alphas_cumprod.tolist(), 12)
     assert ts[0] == 999 and sum(t > 990 for t in ts) <= 2, ts
     assert sum(100 <= t <= 900 for t in ts) >= 4, ts
+
+
+def test_a_later_start_timestep_spreads_the_steps_below_it() -> None:
+    from unclip.diffusion import NoiseSchedule, make_sampler
+
+    assert sampling_timesteps(1000, 3, start=250) == [250, 125, 0]
+    assert sampling_timesteps(1000, 1, start=400) == [400]
+    with pytest.raises(InputError, match="do not fit"):
+        sampling_timesteps(1000, 10, start=5)
+    sched = NoiseSchedule.from_kind("cosine")
+    assert make_sampler("ddpm", sched, 4, start_timestep=300).timesteps == [300, 200, 100, 0]
+    ts = make_sampler("dpm++2m", sched, 5, start_timestep=300).timesteps
+    assert ts[0] == 300 and ts[-1] == 0 and len(ts) == 5

@@ -1,5 +1,5 @@
-"""Fixtures for the editor's end-to-end tests: a real `unclip serve` app (tiny random model, one sampling
-step per stage, 256 px) on a loopback port, driven by a real headless Chromium through Playwright.
+"""Fixtures for the editor's end-to-end tests: a real `unclip serve` app (the embedded default model, one
+sampling step per stage, 256 px) on a loopback port, driven by a real headless Chromium through Playwright.
 
 Needs Debian's `chromium` (or UNCLIP_CHROMIUM=/path/to/chrome) and `pip install playwright`; the tests
 skip with the reason when either is missing. Never `playwright install`: the system Chromium is used.
@@ -67,7 +67,7 @@ def browser():
 
 
 class RecordingEngine:
-    """The tiny model, recording what each edit call received (the browser's upload, as the server
+    """The engine, recording what each edit call received (the browser's upload, as the server
     decoded it)."""
 
     def __init__(self, inner: Any) -> None:
@@ -83,12 +83,13 @@ class RecordingEngine:
 
 
 @pytest.fixture(scope="package")
-def editor_engine(tiny_model_dir):
-    from unclip.pipeline.unclip_pipeline import UnCLIP
+def editor_engine():
+    """The embedded default model (the one a user of `unclip serve` gets), one sampling step per stage."""
+    from unclip.pipeline.unclip_pipeline import UnCLIP, default_model_path
 
-    pipe = UnCLIP.from_pretrained(tiny_model_dir, device="cpu")
+    pipe = UnCLIP.from_pretrained(default_model_path(), device="cpu")
     stage_settings = ServerSettings(steps_preset=FASTEST).effective_stage_settings()
-    return RecordingEngine(UnclipEngine(pipe, stage_settings, "tiny"))
+    return RecordingEngine(UnclipEngine(pipe, stage_settings, "default"))
 
 
 def _server(engine: Any, tmp_path_factory: Any, **overrides: Any) -> LiveServer:

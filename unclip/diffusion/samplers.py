@@ -55,6 +55,7 @@ def make_sampler(
     clip_range: float | None = 1.0,
     eta: float = 0.0,
     spacing: Literal["auto", "uniform", "logsnr"] = "auto",
+    start_timestep: int | None = None,
 ) -> Sampler:
     """A sampler over ``sampling_timesteps(schedule.num_timesteps, steps)``.
 
@@ -63,7 +64,8 @@ def make_sampler(
     DPM-Solver++ only drop the extra channels. Bad names and settings raise ``InputError``.
     ``spacing``: "uniform" is Karlo's evenly spaced timesteps; "logsnr" spaces them evenly in log-SNR;
     "auto" uses log-SNR for DPM-Solver++ (a multistep solver needs even steps in lambda) and Karlo's
-    spacing for DDPM and DDIM.
+    spacing for DDPM and DDIM. ``start_timestep`` begins the walk there instead of at T-1 (the caller
+    then starts from x at that noise level, e.g. a noised low-res image for an upsampler).
     """
     if name not in SAMPLER_NAMES:
         raise InputError(f"unknown sampler {name!r}; expected one of {list(SAMPLER_NAMES)}")
@@ -72,9 +74,10 @@ def make_sampler(
     if spacing not in ("auto", "uniform", "logsnr"):
         raise InputError(f"unknown timestep spacing {spacing!r}; expected 'auto', 'uniform' or 'logsnr'")
     if spacing == "logsnr" or (spacing == "auto" and name == "dpm++2m"):
-        timesteps = logsnr_timesteps(schedule.alphas_cumprod.tolist(), steps)
+        ab = schedule.alphas_cumprod.tolist()
+        timesteps = logsnr_timesteps(ab if start_timestep is None else ab[: start_timestep + 1], steps)
     else:
-        timesteps = sampling_timesteps(schedule.num_timesteps, steps)
+        timesteps = sampling_timesteps(schedule.num_timesteps, steps, start_timestep)
     common = {"prediction": prediction, "learned_variance": learned_variance, "clip_range": clip_range}
     if name == "ddpm":
         return DDPMSampler(schedule, timesteps, **common)

@@ -8,8 +8,8 @@ import math
 from unclip.errors import InputError
 
 
-def sampling_timesteps(num_train_timesteps: int, steps: int) -> list[int]:
-    """``steps`` timesteps, descending from ``num_train_timesteps - 1`` to 0 (Karlo's spacing).
+def sampling_timesteps(num_train_timesteps: int, steps: int, start: int | None = None) -> list[int]:
+    """``steps`` timesteps, descending from ``num_train_timesteps - 1`` (or ``start``) to 0 (Karlo's spacing).
 
     ``round(i * (T - 1) / (steps - 1))`` for i = 0..steps-1, reversed, with round-half-to-even as
     numpy does; equal to diffusers' ``UnCLIPScheduler.set_timesteps``. For ``steps <= T`` the values
@@ -20,9 +20,14 @@ def sampling_timesteps(num_train_timesteps: int, steps: int) -> list[int]:
         raise ValueError(f"num_train_timesteps must be at least 1, got {num_train_timesteps}")
     if not 1 <= steps <= num_train_timesteps:
         raise InputError(f"steps must be between 1 and {num_train_timesteps}, got {steps}")
+    first = num_train_timesteps - 1 if start is None else start
+    if not 0 <= first < num_train_timesteps:
+        raise InputError(f"start timestep must lie in [0, {num_train_timesteps - 1}], got {first}")
+    if steps > first + 1:
+        raise InputError(f"{steps} steps do not fit between timestep {first} and 0")
     if steps == 1:
-        return [num_train_timesteps - 1]
-    ratio = (num_train_timesteps - 1) / (steps - 1)
+        return [first]
+    ratio = first / (steps - 1)
     return [round(i * ratio) for i in reversed(range(steps))]
 
 

@@ -29,6 +29,13 @@ def _schedule(kind: str, num_timesteps: int) -> NoiseSchedule:
     return NoiseSchedule(make_betas(kind, num_timesteps))
 
 
+def start_timestep(diffusion: DiffusionConfig, settings: StageSampling) -> int | None:
+    """The first timestep for `settings.start` < 1 (None: from pure noise at T-1)."""
+    if settings.start >= 1.0:
+        return None
+    return max(settings.steps - 1, round(settings.start * (diffusion.num_timesteps - 1)))
+
+
 def stage_sampler(diffusion: DiffusionConfig, settings: StageSampling):  # type: ignore[no-untyped-def]
     return make_sampler(
         settings.sampler,
@@ -38,6 +45,7 @@ def stage_sampler(diffusion: DiffusionConfig, settings: StageSampling):  # type:
         learned_variance=diffusion.learned_variance,
         clip_range=diffusion.clip_range,
         eta=settings.eta,
+        start_timestep=start_timestep(diffusion, settings),
     )
 
 
@@ -176,4 +184,7 @@ def run_upsampler(
         return upsampler.denoise(x, t, cond, inpaint, last_step=int(t[0]) == last_t).float()
 
     x_T = randn((b, 3, size, size), generator, device)
+    if settings.start < 1.0:  # begin from the resized low-res image, noised to the first timestep
+        t0 = torch.full((b,), sampler.timesteps[0], dtype=torch.long, device=device)
+        x_T = sampler.schedule.q_sample(cond, t0, x_T)
     return sample_loop(model_fn, x_T, sampler, generator, on_step=on_step, progress=_progress(desc, progress))

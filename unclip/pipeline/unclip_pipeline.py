@@ -45,8 +45,9 @@ def parse_stage_settings(sampling: SamplingConfig, settings: dict[str, Any]) -> 
             "steps",
             "guidance",
             "eta",
+            "start",
         ):
-            raise TypeError(f"unknown stage setting {key!r} (use <stage>_<sampler|steps|guidance|eta>)")
+            raise TypeError(f"unknown stage setting {key!r} (use <stage>_<sampler|steps|guidance|eta|start>)")
         overrides.setdefault(stage, {})[field_name] = value
     try:
         return sampling.with_overrides(overrides)

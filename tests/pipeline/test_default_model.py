@@ -1,0 +1,68 @@
+"""The embedded default model: shipped in the package, small, complete, and it draws what it is asked."""
+
+import json
+
+import pytest
+import torch
+
+from unclip.pipeline.unclip_pipeline import UnCLIP, default_model_path
+
+MODEL = default_model_path()
+COMPONENTS = {"clip", "prior", "decoder", "upsampler_256", "upsampler_1024", "decoder_inpaint", "upsampler_256_inpaint"}
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    return UnCLIP.from_pretrained(device="cpu", dtype=torch.float32)
+
+
+def test_default_model_is_embedded_complete_and_under_80_mb():
+    index = json.loads((MODEL / "model_index.json").read_text())
+    assert COMPONENTS <= set(index["components"])
+    total = sum(p.stat().st_size for p in MODEL.rglob("*") if p.is_file())
+    assert total <= 80 * 1024 * 1024, f"{total / 2**20:.1f} MiB"
+    assert "CC-BY" in (MODEL / "ATTRIBUTION.md").read_text()  # twemoji's license travels with the weights
+    for comp in ("prior", "decoder", "upsampler_256"):
+        head = (MODEL / comp / "model.safetensors").read_bytes()[:8]
+        header = json.loads((MODEL / comp / "model.safetensors").read_bytes()[8 : 8 + int.from_bytes(head, "little")])
+        dtypes = {v["dtype"] for k, v in header.items() if k != "__metadata__"}
+        assert dtypes == {"F16"}, (comp, dtypes)
+
+
+def test_default_model_has_fast_sampling_defaults(pipe):
+    s = pipe.cascade.sampling
+    assert s.decoder.steps <= 30 and s.upsampler_256.steps <= 10 and s.upsampler_1024.steps <= 10
+
+
+def test_generated_images_are_retrieved_by_their_own_caption(pipe):
+    """CLIP retrieval among the README grid's captions: each image should rank its own caption near the top."""
+    captions = ["red apple", "blue heart", "sun behind cloud", "slice of pizza", "dog face", "crescent moon",
+                "rocket", "t-shirt", "house with garden", "high-heeled shoe", "cat face", "grinning face with star eyes"]
+    asked = captions[:4]
+    images = pipe.generate(asked, size=64, seed=0)
+    with torch.inference_mode():
+        text = pipe.encode_prompts(captions).embeds.float()
+        img = pipe.cascade.clip.embed_pil(images).float()
+    sims = torch.nn.functional.normalize(img, dim=-1) @ torch.nn.functional.normalize(text, dim=-1).T
+    ranks = [(sims[i] > sims[i, i]).sum().item() for i in range(len(asked))]  # 0 = own caption first
+    # top-5 of 12 for at least 3 of 4 (chance: 5 / 12 each); the issue's bar is top-5 >= 60% of 200
+    assert sum(r < 5 for r in ranks) >= 3, ranks
+
+
+def test_upsampler_started_from_the_noised_low_res_keeps_its_colours(pipe):
+    """`start` < 1: the upsampler runs the last part of the reverse process from the resized low-res image."""
+    from unclip.models.upsampler import upsample_low_res
+    from unclip.pipeline import stages
+    from unclip.pipeline.cascade import StageSampling
+
+    low = torch.zeros(1, 3, 64, 64)
+    low[:, 0, 16:48, 16:48] = 0.9  # a red square on black
+    low[:, 1:, 16:48, 16:48] = -0.8
+    low[:, :, :16] = 1.0  # a white band
+    up = pipe.cascade.upsampler(256)
+    g = torch.Generator().manual_seed(0)
+    with torch.inference_mode():
+        out = stages.run_upsampler(up, low, 256, StageSampling("ddpm", 3, 1.0, start=0.25), g)
+    target = upsample_low_res(low, (256, 256))
+    assert out.shape == (1, 3, 256, 256)
+    assert (out - target).abs().mean() < 0.1
