@@ -26,7 +26,9 @@ def main() -> None:
     args = ap.parse_args()
     from unclip.pipeline.unclip_pipeline import UnCLIP
 
-    pipe = UnCLIP.from_pretrained(args.model, device="cpu")
+    # No output check: NudeNet now and then flags a colour blob, and a refusal would end the run; the
+    # grid is looked at before it is committed.
+    pipe = UnCLIP.from_pretrained(args.model, device="cpu", safety=False)
     label_w, cell = 220, args.cell
     grid = Image.new("RGB", (label_w + cell * args.n, cell * len(PROMPTS)), "white")
     draw = ImageDraw.Draw(grid)

@@ -60,10 +60,11 @@ def alpha_mask(region: np.ndarray) -> Image.Image:
 
 def measurement_policy():  # type: ignore[no-untyped-def]
     """The test photos include a face (the astronaut), which the default policy refuses in uploads;
-    this measurement allows faces and keeps every other check."""
+    this measurement allows faces, and checks nudity on uploads only: NudeNet now and then scores the
+    default model's soft colour blobs ~0.5 "exposed", and one refused output would end the run."""
     from unclip.safety import Policy
 
-    return Policy.from_mapping({"categories": {"faces": {"action": "allow"}}})
+    return Policy.from_mapping({"categories": {"faces": {"action": "allow"}, "sexual": {"images": ["upload"]}}})
 
 
 def load(args: argparse.Namespace):  # type: ignore[no-untyped-def]

@@ -6,7 +6,8 @@
     python benchmarks/load_test.py --url http://127.0.0.1:8000 --key sk-...   # an already running server
 
 Each client loops: POST /v1/images/generations (b64_json), checks that a 200 holds exactly n PNGs of
-the requested size, counts 429s (waiting `retry-after`) and anything else as a failure. The server runs
+the requested size, counts 429s (waiting `retry-after`) and documented content-policy refusals (400
+content_policy_violation: the policy checks every generated image), and anything else as a failure. The server runs
 as a subprocess (unless --url) whose RSS is sampled throughout. Only loopback addresses are used.
 Exits 1 on any 5xx or invalid response.
 """
@@ -39,6 +40,7 @@ class Tally:
     ok: int = 0
     images: int = 0
     rate_limited: int = 0
+    refused: int = 0  # 400 content_policy_violation: a documented answer (a generated image refused by the policy)
     server_errors: int = 0
     invalid: int = 0
     transport_errors: int = 0
@@ -53,6 +55,13 @@ def valid_png(b64: str, size: int) -> bool:
     except Exception:  # noqa: BLE001 - any decoding failure is an invalid response
         return False
     return image.format == "PNG" and image.size == (size, size)
+
+
+def _error_code(r: httpx.Response) -> str | None:
+    try:
+        return r.json().get("error", {}).get("code")
+    except ValueError:
+        return None
 
 
 async def client_loop(http: httpx.AsyncClient, deadline: float, size: int, n: int, tally: Tally, index: int) -> None:
@@ -85,6 +94,9 @@ async def client_loop(http: httpx.AsyncClient, deadline: float, size: int, n: in
                 tally.invalid += 1
                 tally.problems.append("429 without OpenAI body or retry-after")
             await asyncio.sleep(min(float(r.headers.get("retry-after", 1)), max(0.0, deadline - time.monotonic())))
+        elif r.status_code == 400 and _error_code(r) == "content_policy_violation":
+            tally.refused += 1
+            tally.problems.append(f"refused by the content policy: {body['prompt']!r}")
         elif r.status_code >= 500:
             tally.server_errors += 1
             tally.problems.append(f"{r.status_code}: {r.text[:200]}")
@@ -180,7 +192,7 @@ def report(name: str, tally: Tally, elapsed: float, rss: list[float], batches: t
     lat = sorted(tally.latencies)
     p = (lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan"))
     print(f"\n== {name}")
-    print(f"  requests ok {tally.ok}, images {tally.images}, 429s {tally.rate_limited}, 5xx {tally.server_errors}, "
+    print(f"  requests ok {tally.ok}, images {tally.images}, 429s {tally.rate_limited}, policy refusals {tally.refused}, 5xx {tally.server_errors}, "
           f"invalid {tally.invalid}, transport errors {tally.transport_errors}")
     print(f"  throughput {tally.images / elapsed:.2f} images/s, {tally.ok / elapsed:.2f} requests/s over {elapsed:.1f} s")
     if lat:
