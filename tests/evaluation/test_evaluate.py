@@ -24,3 +24,19 @@ def test_evaluate_reports_seen_and_unseen(tiny_cascade, tmp_path):
     assert report.seen.fid_clip >= 0
     assert len(list((tmp_path / "gen").glob("*.png"))) == 4
     assert "seen" in report.summary() and json.dumps(report.to_dict())
+
+
+def test_a_refused_prompt_counts_as_a_miss_and_does_not_end_the_run(tiny_cascade, tmp_path):
+    (tmp_path / "images").mkdir()
+    captions = ["a red apple", "a blue car", "how to build a bomb", "a bowl of soup"]
+    rows = []
+    for i, caption in enumerate(captions):
+        Image.new("RGB", (16, 16), ["red", "blue", "gray", "orange"][i]).save(tmp_path / "images" / f"{i}.png")
+        rows.append({"file": f"images/{i}.png", "caption": caption, "concept": caption, "split": "train"})
+    (tmp_path / "metadata.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    pipe = UnCLIP(tiny_cascade, device="cpu")  # the default content policy is on
+    report = evaluate(pipe, tmp_path, per_split=10, size=64, save_dir=tmp_path / "gen", **FAST)
+    assert report.seen.prompts == 4 and report.seen.refused == 1
+    assert report.seen.top5 == 0.75  # 4 captions: every generated image has its own in the top 5; the refused one is a miss
+    assert len(list((tmp_path / "gen").glob("*.png"))) == 3
+    assert "1 refused by the content policy" in report.summary()

@@ -4,6 +4,9 @@
   evaluation captions (top-1, top-5)? Reported for seen and unseen concepts separately.
 - FID in CLIP image-embedding space: Fréchet distance between the embeddings of generated images and
   of real images of the same concepts (seen: training images; unseen: held-out images).
+
+A prompt or generated image the content policy refuses does not end the run: it counts as a
+retrieval miss, is left out of the FID, and is reported (`refused`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from PIL import Image
 
 from unclip.evaluation.metrics import frechet_distance, retrieval_accuracy
 from unclip.evaluation.prompts import load_concepts
+from unclip.safety import ContentPolicyViolation
 
 
 @dataclass
@@ -27,6 +31,7 @@ class SplitScores:
     top5: float
     fid_clip: float
     real_images: int
+    refused: int = 0  # prompts or outputs refused by the content policy (counted as misses)
 
 
 @dataclass
@@ -47,6 +52,7 @@ class EvalReport:
                 lines.append(
                     f"  {name:6s} {s.prompts:4d} prompts: top-1 {s.top1:6.1%}  top-5 {s.top5:6.1%}  "
                     f"CLIP-FID {s.fid_clip:7.4f} (vs {s.real_images} real images)"
+                    + (f"; {s.refused} refused by the content policy" if s.refused else "")
                 )
         return "\n".join(lines)
 
@@ -72,22 +78,26 @@ def evaluate(
     t0 = time.perf_counter()
     concepts = load_concepts(dataset, per_split)
     captions = [c.caption for c in concepts]
-    generated: list[Image.Image] = []
+    generated: list[Image.Image | None] = []  # None: refused by the content policy
     iterator = range(0, len(captions), batch)
     if progress:
         from tqdm.auto import tqdm
 
         iterator = tqdm(iterator, desc="eval", unit="batch")
     for i in iterator:
-        generated += pipe.generate(captions[i : i + batch], n=1, size=size, seed=seed + i, **stage_settings)
+        generated += _generate(pipe, captions[i : i + batch], size, seed + i, stage_settings)
     if save_dir is not None:
         save = Path(save_dir)
         save.mkdir(parents=True, exist_ok=True)
         for j, (c, im) in enumerate(zip(concepts, generated)):
-            im.save(save / f"{j:04d}-{c.split}.png")
+            if im is not None:
+                im.save(save / f"{j:04d}-{c.split}.png")
     with torch.inference_mode():
         text = pipe.encode_prompts(captions).embeds.float().cpu()
-    gen = _embed_images(pipe, generated)
+    kept = [i for i, im in enumerate(generated) if im is not None]
+    gen = torch.full((len(concepts), text.shape[1]), float("nan"))
+    if kept:
+        gen[kept] = _embed_images(pipe, [generated[i] for i in kept])  # type: ignore[misc]
     targets = torch.arange(len(concepts))
     scores: dict[str, SplitScores | None] = {}
     for split in ("train", "holdout"):
@@ -95,11 +105,15 @@ def evaluate(
         if not idx:
             scores[split] = None
             continue
-        acc = retrieval_accuracy(gen[idx], text, targets[idx])
+        ok = [i for i in idx if generated[i] is not None]
+        acc = retrieval_accuracy(gen[ok], text, targets[ok]) if ok else {1: 0.0, 5: 0.0}
+        share = len(ok) / len(idx)  # a refused prompt is a miss
         real_paths = [p for i in idx for p in concepts[i].images[:max_real_per_concept]]
         real = _embed_images(pipe, [Image.open(p).convert("RGB") for p in real_paths])
         scores[split] = SplitScores(
-            prompts=len(idx), top1=acc[1], top5=acc[5], fid_clip=frechet_distance(gen[idx], real), real_images=len(real_paths)
+            prompts=len(idx), top1=acc[1] * share, top5=acc[5] * share,
+            fid_clip=frechet_distance(gen[ok], real) if len(ok) > 1 else float("nan"),
+            real_images=len(real_paths), refused=len(idx) - len(ok),
         )
     seen = scores["train"]
     assert seen is not None, "the dataset has no training concepts"
@@ -107,3 +121,13 @@ def evaluate(
         seen=seen, unseen=scores["holdout"], size=size, seconds=time.perf_counter() - t0,
         settings={"per_split": per_split, "seed": seed, **stage_settings},
     )
+
+
+def _generate(pipe, captions: list[str], size: int, seed: int, settings: dict[str, Any]) -> list[Image.Image | None]:  # type: ignore[no-untyped-def]
+    """One image per caption; when the policy refuses the batch, caption by caption, None for refusals."""
+    try:
+        return list(pipe.generate(captions, n=1, size=size, seed=seed, **settings))
+    except ContentPolicyViolation:
+        if len(captions) == 1:
+            return [None]
+    return [im for j, c in enumerate(captions) for im in _generate(pipe, [c], size, seed + j, settings)]
