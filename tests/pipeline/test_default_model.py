@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+from safetensors import safe_open
 
 from unclip.pipeline.unclip_pipeline import UnCLIP, default_model_path
 
@@ -22,10 +23,9 @@ def test_default_model_is_embedded_complete_and_under_80_mb():
     total = sum(p.stat().st_size for p in MODEL.rglob("*") if p.is_file())
     assert total <= 80 * 1024 * 1024, f"{total / 2**20:.1f} MiB"
     assert "CC-BY" in (MODEL / "ATTRIBUTION.md").read_text()  # twemoji's license travels with the weights
-    for comp in ("prior", "decoder", "upsampler_256"):
-        head = (MODEL / comp / "model.safetensors").read_bytes()[:8]
-        header = json.loads((MODEL / comp / "model.safetensors").read_bytes()[8 : 8 + int.from_bytes(head, "little")])
-        dtypes = {v["dtype"] for k, v in header.items() if k != "__metadata__"}
+    for comp in COMPONENTS:
+        with safe_open(MODEL / comp / "model.safetensors", "pt") as f:
+            dtypes = {f.get_slice(k).get_dtype() for k in f.keys()}
         assert dtypes == {"F16"}, (comp, dtypes)
 
 
@@ -35,7 +35,7 @@ def test_default_model_has_fast_sampling_defaults(pipe):
 
 
 def test_generated_images_are_retrieved_by_their_own_caption(pipe):
-    """CLIP retrieval among the README grid's captions: each image should rank its own caption near the top."""
+    """CLIP retrieval among the README grid's captions: most images rank their own caption in the top 5 of 12."""
     captions = ["red apple", "blue heart", "sun behind cloud", "slice of pizza", "dog face", "crescent moon",
                 "rocket", "t-shirt", "house with garden", "high-heeled shoe", "cat face", "grinning face with star eyes"]
     asked = captions[:4]
@@ -45,7 +45,7 @@ def test_generated_images_are_retrieved_by_their_own_caption(pipe):
         img = pipe.cascade.clip.embed_pil(images).float()
     sims = torch.nn.functional.normalize(img, dim=-1) @ torch.nn.functional.normalize(text, dim=-1).T
     ranks = [(sims[i] > sims[i, i]).sum().item() for i in range(len(asked))]  # 0 = own caption first
-    # top-5 of 12 for at least 3 of 4 (chance: 5 / 12 each); the issue's bar is top-5 >= 60% of 200
+    # at least 3 of 4 (chance: 5 / 12 each)
     assert sum(r < 5 for r in ranks) >= 3, ranks
 
 
