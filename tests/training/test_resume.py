@@ -121,3 +121,25 @@ def test_resume_may_change_the_loss_weighting_and_records_it(shapes_data, tmp_pa
 
     saved = json.loads((tmp_path / "r" / "config.json").read_text())
     assert saved["upsampler"]["min_snr_gamma"] == 0.0
+
+
+def test_max_minutes_stops_with_a_checkpoint_that_resumes(shapes_data, tmp_path):
+    """A time-limited job (a GPU lease, a SLURM slot): the loop stops after max_minutes, writes a
+    checkpoint and reports it; --resume then continues to the configured step count."""
+    run = tmp_path / "r"
+    cfg = H.upsampler_config(run, shapes_data, steps=100000, batch=2, checkpoint_every=100000)
+    cfg["train"]["max_minutes"] = 0.05  # 3 s
+    config = tmp_path / "run.json"
+    config.write_text(json.dumps(cfg))
+    proc = cli(config)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert "max_minutes reached at step" in err and "--resume" in err
+    stopped = latest_checkpoint(run / "checkpoints")
+    assert stopped is not None
+    step = int(stopped.name.split("-")[1])
+    assert 1 <= step < 100000
+    cfg["train"]["max_minutes"] = 0.0
+    cfg["train"]["steps"] = step + 2
+    result = train(load_train_config(cfg, "upsampler"), resume=True)
+    assert result.step == step + 2 and result.stopped_by is None

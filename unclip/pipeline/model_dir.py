@@ -109,7 +109,9 @@ def save_cascade(cascade: Cascade, directory: str | Path, dtype: torch.dtype | N
     _atomic_write_bytes(directory / INDEX, lambda p: p.write_text(index.to_json() + "\n"))
 
 
-def read_index(directory: Path) -> ModelIndex:
+def read_index(directory: Path, complete: bool = True) -> ModelIndex:
+    """The model index. `complete=False` accepts a directory that holds only some components (training
+    reads one component, e.g. a CLIP, from such a directory); generation needs the required ones."""
     path = directory / INDEX
     if not directory.is_dir():
         raise ModelFormatError(f"{directory}: model directory not found")
@@ -133,7 +135,7 @@ def read_index(directory: Path) -> ModelIndex:
     if unknown:
         raise ModelFormatError(f"{path}: unknown component(s) {unknown}; known: {sorted(COMPONENTS)}")
     missing = [c for c in REQUIRED if c not in index.components]
-    if missing:
+    if missing and complete:
         raise ModelFormatError(f"{path}: required component(s) {missing} not listed")
     return index
 

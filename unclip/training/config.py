@@ -31,6 +31,7 @@ class LoopConfig(Config):
     """How long and how to train, when to checkpoint, log and sample."""
 
     steps: int = 10000  # optimizer steps to train for
+    max_minutes: float = 0.0  # also stop (checkpoint, exit) after this much wall time in the loop, e.g. a time-limited GPU job (0: no limit)
     batch_size: int = 64  # global batch per optimizer step: all processes and accumulation steps together
     micro_batch_size: int = 0  # samples per process per forward pass (0: batch_size / processes, no accumulation); batch_size must be a multiple of micro_batch_size x processes
     seed: int = 0  # seeds initialisation, data order and every per-sample random draw
@@ -51,6 +52,8 @@ class LoopConfig(Config):
         for name in ("steps", "batch_size", "checkpoint_every", "log_every", "num_samples", "sample_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_minutes < 0:
+            raise ValueError(f"max_minutes must be >= 0, got {self.max_minutes}")
         if self.micro_batch_size < 0:
             raise ValueError(f"micro_batch_size must be >= 0, got {self.micro_batch_size}")
         if self.mixed_precision not in PRECISIONS:

@@ -99,7 +99,7 @@ def load_trained(path: str | Path, component: str, weights: str = "ema") -> nn.M
     model directory (component `component`, e.g. "decoder"; runs may have trained an `_inpaint` one)."""
     path = Path(path)
     if is_model_dir(path):
-        index = read_index(path)
+        index = read_index(path, complete=False)
         if component not in index.components:
             raise ModelFormatError(f"{path}: model directory has no {component!r} component")
         return load_component(path, component, index.components[component])
@@ -133,5 +133,5 @@ def load_clip(path: str | Path) -> tuple[ClipModel, CLIPTokenizer]:
     assert isinstance(clip, ClipModel)
     tokenizer_dir = path / "tokenizer"
     if is_model_dir(path):
-        tokenizer_dir = path / read_index(path).tokenizer
+        tokenizer_dir = path / read_index(path, complete=False).tokenizer
     return clip, load_tokenizer(tokenizer_dir, max_length=clip.config.text_max_tokens)

@@ -63,6 +63,7 @@ from unclip.utils.config import ConfigError
 # Settings that may change when a run is resumed: bookkeeping, and the loss weighting (a curriculum).
 RESUMABLE_CHANGES = {
     "train.steps",
+    "train.max_minutes",
     "decoder.min_snr_gamma",  # loss weighting: a curriculum may change it mid-run
     "upsampler.min_snr_gamma",
     "train.micro_batch_size",
@@ -85,7 +86,7 @@ RESUMABLE_CHANGES = {
 class TrainResult:
     run_dir: Path
     step: int
-    stopped_by: str | None = None  # "SIGTERM" / "SIGINT" when a signal ended the run early
+    stopped_by: str | None = None  # "SIGTERM" / "SIGINT" when a signal ended the run early, "max_minutes" when the time limit did
     last_metrics: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
@@ -269,8 +270,14 @@ def train(cfg: TrainConfig, resume: bool = False) -> TrainResult:
             monitor.log(f"checkpoint: {path}")
         accelerator.wait_for_everyone()
 
+    deadline = time.time() + cfg.train.max_minutes * 60 if cfg.train.max_minutes > 0 else None
+
+    def out_of_time() -> bool:
+        return deadline is not None and time.time() >= deadline
+
     def stop_requested() -> bool:
-        flag = stop.requested
+        # Every process must agree to stop on the same step (their clocks and signals differ).
+        flag = stop.requested or out_of_time()
         if world > 1 and dist.is_initialized():
             t = torch.tensor([1.0 if flag else 0.0], device=device)
             dist.all_reduce(t, op=dist.ReduceOp.MAX)
@@ -368,7 +375,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> TrainResult:
     finally:
         stop.uninstall()
         monitor.close()
-    stopped_by = signal.Signals(stop.signal).name if stop.signal is not None and step < total else None
+    stopped_by = None
+    if step < total:
+        stopped_by = signal.Signals(stop.signal).name if stop.signal is not None else "max_minutes"
     if main and bad_counts:
         summary = ", ".join(f"{n} {r} (e.g. {bad_examples[r]})" for r, n in sorted(bad_counts.items(), key=lambda x: -x[1]))
         monitor.log(f"skipped {len(seen_bad)} bad record(s): {summary}")
