@@ -2,7 +2,7 @@
 # Train the default model's decoder, inpainting decoder and prior side by side on one leased GPU for a
 # fixed wall time, then pack their EMA weights (fp16) into parts small enough to come back.
 #
-# Needs, beside the repo: carry/emoji64 (the train split of `unclip data emoji`) and carry/model (a
+# Needs, beside the repo: carry/emoji64 or carry/emoji64.tar.gz (the train split of `unclip data emoji`) and carry/model (a
 # model directory holding the shipped CLIP, tokenizer and decoder); docs/DEFAULT_MODEL.md says how
 # they are made. Writes to $OUT: log.txt and runs.tar.part-* (rejoin: cat runs.tar.part-* > runs.tar).
 # MINUTES (default 7) is each run's train.max_minutes; SET_ARGS adds --set overrides to every run
@@ -18,6 +18,12 @@ say() { echo "[$(date +%T)] $*" | tee -a "$log"; }
 
 say "preflight"
 { nvidia-smi -L; $PY -c "import torch, transformers, accelerate, safetensors; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'transformers', transformers.__version__, 'accelerate', accelerate.__version__)"; } >>"$log" 2>&1
+
+# Thousands of small files travel badly: the dataset may come as carry/emoji64.tar.gz instead.
+if [ ! -d carry/emoji64 ] && [ -f carry/emoji64.tar.gz ]; then
+    say "unpack carry/emoji64.tar.gz"
+    tar xzf carry/emoji64.tar.gz -C carry || { say "unpack failed"; exit 1; }
+fi
 
 say "embed (CLIP image + caption features of every training record)"
 $PY -m unclip.cli.main embed --clip carry/model --data carry/emoji64 --out /tmp/gpu-emb --hidden \
