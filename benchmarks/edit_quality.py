@@ -115,6 +115,7 @@ def run_inpainting(pipe, args: argparse.Namespace, settings: dict) -> list[dict]
                         seed=seed,
                         method=method,
                         blend=args.blend,
+                        resample=args.trained_resample if method == "trained" else None,
                         **settings,
                     )[0]
                     res = np.asarray(out)
@@ -249,6 +250,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=4,
         help="variations per photo (0: skip them and the inversion check)",
+    )
+    p.add_argument(
+        "--trained-resample",
+        type=int,
+        default=None,
+        help="RePaint resamplings for the trained method too (default: its own, 1; zero-shot uses 3)",
     )
     p.add_argument("--steps", type=int, default=None, help="override every stage's step count (quick runs)")
     p.add_argument("--threads", type=int, default=None)

@@ -56,6 +56,27 @@ def test_auto_picks_trained_when_available(micro, micro_plain):
         resolve_method(micro, "magic")
 
 
+def test_auto_follows_the_models_measured_preference(micro, tmp_path):
+    """A model whose sampling says edit_method = "zero-shot" (its trained inpainting measured worse) gets
+    zero-shot for "auto", survives a save/load round trip, and still allows "trained" explicitly."""
+    import dataclasses
+    import shutil
+
+    from unclip.pipeline.cascade import Cascade, SamplingConfig
+    from unclip.pipeline.unclip_pipeline import UnCLIP
+
+    c = micro.cascade
+    prefers = UnCLIP(Cascade(c.tokenizer, c.modules, dataclasses.replace(c.sampling, edit_method="zero-shot")), device="cpu")
+    assert resolve_method(prefers, "auto") == "zero-shot"
+    assert resolve_method(prefers, "trained") == "trained"
+    out = tmp_path / "m"
+    prefers.save_pretrained(out)
+    assert resolve_method(UnCLIP.from_pretrained(out, device="cpu"), "auto") == "zero-shot"
+    with pytest.raises(ValueError, match="edit_method"):
+        SamplingConfig(edit_method="best")
+    shutil.rmtree(out)
+
+
 def test_any_size_and_aspect_ratio_with_the_image_alpha_as_mask(micro):
     image = noise_image(300, 200, seed=5, mode="RGBA")
     arr = np.asarray(image).copy()

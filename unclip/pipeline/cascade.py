@@ -64,8 +64,11 @@ class SamplingConfig(Config):
     upsampler_256: StageSampling = field(default_factory=lambda: StageSampling("ddpm", 7, 1.0))
     upsampler_1024: StageSampling = field(default_factory=lambda: StageSampling("ddim", 15, 1.0))
     prior_candidates: int = 2  # draw this many image embeddings, keep the one closest to the text
+    edit_method: str = "auto"  # what an edit's method "auto" means for this model: "trained", "zero-shot", or "auto" (trained when the model has an inpainting decoder)
 
     def __post_init__(self) -> None:
+        if self.edit_method not in ("auto", "trained", "zero-shot"):
+            raise ValueError(f"edit_method: must be auto, trained or zero-shot, got {self.edit_method!r}")
         for stage in ("prior", "decoder"):
             if getattr(self, stage).start != 1.0:
                 raise ValueError(f"{stage}: start applies to the upsamplers only (they have a low-res image to start from)")
@@ -73,7 +76,7 @@ class SamplingConfig(Config):
     def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> SamplingConfig:
         data = self.to_dict()
         for stage, values in overrides.items():
-            if stage == "prior_candidates":
+            if stage in ("prior_candidates", "edit_method"):
                 data[stage] = values
                 continue
             if stage not in data:

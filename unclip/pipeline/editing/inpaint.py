@@ -41,7 +41,8 @@ DEFAULT_RESAMPLE = {"trained": 1, "zero-shot": 3}
 
 
 def resolve_method(pipe: UnCLIP, method: str) -> Literal["trained", "zero-shot"]:
-    """ "auto" -> "trained" when the model has an inpainting decoder, else "zero-shot"."""
+    """ "auto" -> the model's `sampling.edit_method` when it names one, else "trained" when the model has
+    an inpainting decoder, else "zero-shot"."""
     if method not in METHODS:
         raise InputError(f"method: must be one of {list(METHODS)}, got {method!r}")
     has_trained = "decoder_inpaint" in pipe.cascade.modules
@@ -51,7 +52,11 @@ def resolve_method(pipe: UnCLIP, method: str) -> Literal["trained", "zero-shot"]
             "use 'zero-shot'"
         )
     if method == "auto":
-        return "trained" if has_trained else "zero-shot"
+        # The model may say which method edits better with it (measured when it was made).
+        preferred = pipe.cascade.sampling.edit_method
+        if preferred == "zero-shot" or not has_trained:
+            return "zero-shot"
+        return "trained"
     return method  # type: ignore[return-value]
 
 
