@@ -94,3 +94,21 @@ def test_export_refuses_mismatched_stages(runs, tmp_path):
                                                    "upsampler_256": runs["upsampler_256"]})
     with pytest.raises(RunError, match="this run trained a prior, not a decoder"):
         load_trained(runs["prior"], "decoder")
+
+
+def test_attribution_files_merge_each_source_once(tmp_path):
+    """Stages trained on overlapping datasets (and a model directory that already holds a merged file)
+    give one preamble and each source's section once, in first-seen order."""
+    from unclip.training.export import _attribution
+
+    emoji = "# Attribution\n\nKeep this file.\n\n## twitter\n\nCC-BY-4.0, attribution required.\n\n## fluent\n\nMIT.\n"
+    clipart = "# Attribution\n\nKeep this file.\n\n## fluent\n\nMIT.\n\n## openclipart\n\npublic domain.\n"
+    dirs = []
+    for name, text in (("a", emoji), ("b", clipart), ("c", emoji + "\n" + clipart)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "ATTRIBUTION.md").write_text(text)
+        dirs.append(tmp_path / name)
+    merged = _attribution(dirs)
+    headers = [line for line in merged.splitlines() if line.startswith("#")]
+    assert headers == ["# Attribution", "## twitter", "## fluent", "## openclipart"]
+    assert "CC-BY-4.0, attribution required." in merged and merged.count("MIT.") == 1

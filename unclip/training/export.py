@@ -7,6 +7,8 @@ records the sha256 of the CLIP weights they saw); the datasets' ATTRIBUTION.md f
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import torch
@@ -34,13 +36,24 @@ def _check_slot(name: str, module: nn.Module, path: Path) -> None:
 
 
 def _attribution(paths: list[Path]) -> str | None:
-    texts: list[str] = []
+    """The datasets' ATTRIBUTION.md files merged: the first file's preamble, then every distinct
+    "## source" section once (the stages of one model often share a dataset, or a model directory
+    already holds the merged file)."""
+    preamble: str | None = None
+    sections: list[str] = []
     for p in paths:
         f = p / "ATTRIBUTION.md"
-        if f.is_file():
-            text = f.read_text(encoding="utf-8").strip()
-            if text and text not in texts:
-                texts.append(text)
+        if not f.is_file():
+            continue
+        for part in re.split(r"(?m)^(?=#{1,2} )", f.read_text(encoding="utf-8").strip()):
+            part = part.strip()
+            if not part:
+                continue
+            if not part.startswith("## "):
+                preamble = preamble or part
+            elif part not in sections:
+                sections.append(part)
+    texts = ([preamble] if preamble else []) + sections
     return "\n\n".join(texts) + "\n" if texts else None
 
 
