@@ -63,7 +63,7 @@ def interpolate(
     if noise not in NOISES:
         raise InputError(f"noise: must be one of {list(NOISES)}, got {noise!r}")
     sampling = parse_stage_settings(pipe.cascade.sampling, stage_settings)
-    settings = ddim_settings(sampling)
+    settings = ddim_settings(sampling, stage_settings)
     sa, sb = load_square(a, size, fit, "image A"), load_square(b, size, fit, "image B")
     screen_inputs(pipe.policy, [], [sa, sb])
     seed = fixed_seed(seed)

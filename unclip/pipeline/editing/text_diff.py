@@ -45,7 +45,7 @@ def text_diff(
         )
     strength = check_fraction("strength", strength)
     sampling = parse_stage_settings(pipe.cascade.sampling, stage_settings)
-    settings = ddim_settings(sampling)
+    settings = ddim_settings(sampling, stage_settings)
     square = load_square(image, size, fit)
     screen_inputs(pipe.policy, [from_caption, to_caption], [square])
     seed = fixed_seed(seed)
