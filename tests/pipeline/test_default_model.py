@@ -34,19 +34,25 @@ def test_default_model_has_fast_sampling_defaults(pipe):
     assert s.decoder.steps <= 30 and s.upsampler_256.steps <= 10 and s.upsampler_1024.steps <= 10
 
 
-def test_generated_images_are_retrieved_by_their_own_caption(pipe):
-    """CLIP retrieval among the README grid's captions: most images rank their own caption in the top 5 of 12."""
+def test_generated_images_are_retrieved_by_their_own_caption():
+    """CLIP retrieval among the README grid's 12 captions, one 64 px image each: most images rank their
+    own caption first, nearly all in the top 3 (chance: 1/12 and 3/12 each). Measured: 8 first and 11
+    in the top 3 at seed 0, 9 and 11 at seed 1.
+
+    The content policy is off here: this asserts what the model draws. NudeNet (the output check) now
+    and then scores one of these small emoji as "sexual" (0.67 for one of these at seed 0), a known
+    false positive of the default model (docs/DEFAULT_MODEL.md)."""
+    pipe = UnCLIP.from_pretrained(device="cpu", dtype=torch.float32, safety=False)
     captions = ["red apple", "blue heart", "sun behind cloud", "slice of pizza", "dog face", "crescent moon",
                 "rocket", "t-shirt", "house with garden", "high-heeled shoe", "cat face", "grinning face with star eyes"]
-    asked = captions[:4]
-    images = pipe.generate(asked, size=64, seed=0)
+    images = pipe.generate(captions, size=64, seed=0)
     with torch.inference_mode():
         text = pipe.encode_prompts(captions).embeds.float()
         img = pipe.cascade.clip.embed_pil(images).float()
     sims = torch.nn.functional.normalize(img, dim=-1) @ torch.nn.functional.normalize(text, dim=-1).T
-    ranks = [(sims[i] > sims[i, i]).sum().item() for i in range(len(asked))]  # 0 = own caption first
-    # at least 3 of 4 (chance: 5 / 12 each)
-    assert sum(r < 5 for r in ranks) >= 3, ranks
+    ranks = [(sims[i] > sims[i, i]).sum().item() for i in range(len(captions))]  # 0 = own caption first
+    assert sum(r == 0 for r in ranks) >= 6, ranks
+    assert sum(r < 3 for r in ranks) >= 9, ranks
 
 
 def test_upsampler_started_from_the_noised_low_res_keeps_its_colours(pipe):
