@@ -47,15 +47,19 @@ def test_guidance_one_equals_the_conditional_output(pipe):
     """The guided (batched uncond+cond) path at g=1 must give the conditional-only result."""
     c = pipe.cascade
     text = pipe.encode_prompts(["a bowl of soup"])
-    embeds = torch.randn(1, c.decoder.config.clip_dim)
-    x_T = torch.randn(1, 3, 64, 64)
+    # Seeded: the conditional pass runs at batch 1 in one path and batch 2 in the other, and oneDNN's
+    # kernels round differently per batch size; over 30 random inputs the two differed by up to 5e-3
+    # after 3 DDIM steps of the random tiny decoder (2.4e-3 for this seed; guidance 8 moves it by 2.0).
+    g = torch.Generator().manual_seed(0)
+    embeds = torch.randn(1, c.decoder.config.clip_dim, generator=g)
+    x_T = torch.randn(1, 3, 64, 64, generator=g)
     settings_1 = StageSampling("ddim", 3, 1.0)
     settings_b = StageSampling("ddim", 3, 1.0 + 1e-7)  # forces the batched [uncond; cond] path
     a = stages.run_decoder(c.decoder, embeds, text, pipe.empty_text(), settings_1, None, x_T=x_T)
     b = stages.run_decoder(c.decoder, embeds, text, pipe.empty_text(), settings_b, None, x_T=x_T)
-    assert torch.allclose(a, b, atol=1e-4)
+    assert (a - b).abs().max() < 1e-2
     strong = stages.run_decoder(c.decoder, embeds, text, pipe.empty_text(), StageSampling("ddim", 3, 8.0), None, x_T=x_T)
-    assert not torch.allclose(a, strong, atol=1e-3)
+    assert (a - strong).abs().max() > 0.1
 
 
 def test_prior_candidates_keep_the_embedding_closest_to_the_text(pipe):
