@@ -68,3 +68,16 @@ def test_bad_latent_requests_are_input_errors(micro):
         micro.text_diff(image, "a cat", "a cat")
     with pytest.raises(InputError, match="strength"):
         micro.text_diff(image, "a cat", "a dog", strength=2)
+
+
+def test_inversion_paths_decode_without_guidance_unless_asked():
+    """Interpolations and text diffs invert and decode with DDIM at guidance 1 (inversion is exact only
+    without classifier-free guidance), whatever the model's text-to-image guidance; an explicit
+    decoder_guidance wins. Steps follow the model."""
+    from unclip.pipeline.cascade import SamplingConfig, StageSampling
+    from unclip.pipeline.editing.latents import ddim_settings
+
+    sampling = SamplingConfig(decoder=StageSampling("ddim", 20, 5.0, 1.0))
+    assert ddim_settings(sampling) == StageSampling("ddim", 20, 1.0, 0.0)
+    assert ddim_settings(sampling, {"decoder_guidance": None}) == StageSampling("ddim", 20, 1.0, 0.0)
+    assert ddim_settings(sampling, {"decoder_guidance": 3.0}) == StageSampling("ddim", 20, 3.0, 0.0)
