@@ -135,6 +135,7 @@ def test_max_minutes_stops_with_a_checkpoint_that_resumes(shapes_data, tmp_path)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert "max_minutes reached at step" in err and "--resume" in err
+    assert out.strip() == str(run)  # like a finished run, it prints the run folder
     stopped = latest_checkpoint(run / "checkpoints")
     assert stopped is not None
     step = int(stopped.name.split("-")[1])

@@ -8,7 +8,6 @@ records the sha256 of the CLIP weights they saw); the datasets' ATTRIBUTION.md f
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 
 import torch
