@@ -108,7 +108,10 @@ def test_attribution_files_merge_each_source_once(tmp_path):
         (tmp_path / name).mkdir()
         (tmp_path / name / "ATTRIBUTION.md").write_text(text)
         dirs.append(tmp_path / name)
-    merged = _attribution(dirs)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "ATTRIBUTION.md").write_text("Photos by the test suite (CC0).\n")  # no headings at all
+    merged = _attribution([*dirs, tmp_path / "d"])
     headers = [line for line in merged.splitlines() if line.startswith("#")]
     assert headers == ["# Attribution", "## twitter", "## fluent", "## openclipart"]
     assert "CC-BY-4.0, attribution required." in merged and merged.count("MIT.") == 1
+    assert merged.rstrip().endswith("Photos by the test suite (CC0).")  # a file without sections is kept whole

@@ -71,21 +71,15 @@ def _run_train(args: argparse.Namespace) -> int:
 
     cfg = load_train_config(args.config, args.stage, args.set)
     result = train(cfg, resume=args.resume)
-    if result.stopped_by == "max_minutes":
-        print(
-            f"unclip: train.max_minutes reached at step {result.step}; a checkpoint was written. "
-            f"Continue with: unclip train {args.stage} --config {args.config} --resume",
-            file=sys.stderr,
-        )
-        print(result.run_dir)
-        return 0
     if result.stopped_by:
+        why = "train.max_minutes reached" if result.stopped_by == "max_minutes" else f"stopped by {result.stopped_by}"
         print(
-            f"unclip: stopped by {result.stopped_by} at step {result.step}; a checkpoint was written. "
+            f"unclip: {why} at step {result.step}; a checkpoint was written. "
             f"Continue with: unclip train {args.stage} --config {args.config} --resume",
             file=sys.stderr,
         )
-        return 130 if result.stopped_by == "SIGINT" else 143
+        if result.stopped_by != "max_minutes":  # a time limit is a normal end; a signal is not
+            return 130 if result.stopped_by == "SIGINT" else 143
     print(result.run_dir)
     return 0
 

@@ -35,25 +35,19 @@ def _check_slot(name: str, module: nn.Module, path: Path) -> None:
 
 
 def _attribution(paths: list[Path]) -> str | None:
-    """The datasets' ATTRIBUTION.md files merged: the first file's preamble, then every distinct
-    "## source" section once (the stages of one model often share a dataset, or a model directory
-    already holds the merged file)."""
-    preamble: str | None = None
-    sections: list[str] = []
+    """The datasets' ATTRIBUTION.md files merged block by block (a block starts at a "# " or "## "
+    heading): each distinct block once, in first-seen order. The stages of one model often share a
+    dataset, or a model directory already holds a merged file; no text of any file is dropped."""
+    blocks: list[str] = []
     for p in paths:
         f = p / "ATTRIBUTION.md"
         if not f.is_file():
             continue
-        for part in re.split(r"(?m)^(?=#{1,2} )", f.read_text(encoding="utf-8").strip()):
-            part = part.strip()
-            if not part:
-                continue
-            if not part.startswith("## "):
-                preamble = preamble or part
-            elif part not in sections:
-                sections.append(part)
-    texts = ([preamble] if preamble else []) + sections
-    return "\n\n".join(texts) + "\n" if texts else None
+        for block in re.split(r"(?m)^(?=#{1,2} )", f.read_text(encoding="utf-8").strip()):
+            block = block.strip()
+            if block and block not in blocks:
+                blocks.append(block)
+    return "\n\n".join(blocks) + "\n" if blocks else None
 
 
 def export_model(
