@@ -23,12 +23,17 @@ def main() -> None:
     ap.add_argument("--cell", type=int, default=128, help="cell size in the grid")
     ap.add_argument("--n", type=int, default=3, help="images per prompt")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dtype", choices=("auto", "fp32", "bf16"), default="fp32",
+                    help="CPU precision (default fp32, as on CPUs without native bf16; auto: bf16 where the CPU has it)")
     args = ap.parse_args()
-    from unclip.pipeline.unclip_pipeline import UnCLIP
-
     # No output check: NudeNet now and then flags a colour blob, and a refusal would end the run; the
     # grid is looked at before it is committed.
-    pipe = UnCLIP.from_pretrained(args.model, device="cpu", safety=False)
+    import torch
+
+    from unclip.pipeline.unclip_pipeline import UnCLIP
+
+    dtype = {"auto": None, "fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
+    pipe = UnCLIP.from_pretrained(args.model, device="cpu", dtype=dtype, safety=False)
     label_w, cell = 220, args.cell
     grid = Image.new("RGB", (label_w + cell * args.n, cell * len(PROMPTS)), "white")
     draw = ImageDraw.Draw(grid)

@@ -258,6 +258,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="RePaint resamplings for the trained method too (default: its own, 1; zero-shot uses 3)",
     )
     p.add_argument("--steps", type=int, default=None, help="override every stage's step count (quick runs)")
+    p.add_argument("--decoder-guidance", type=float, default=None, help="override the decoder's guidance scale")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", default=None, help="write all rows and the summary here")
     return p.parse_args(argv)
@@ -267,6 +268,8 @@ def run(pipe, args: argparse.Namespace) -> dict:  # type: ignore[no-untyped-def,
     settings = {}
     if args.steps:
         settings = {f"{s}_steps": args.steps for s in ("prior", "decoder", "upsampler_256", "upsampler_1024")}
+    if args.decoder_guidance is not None:
+        settings["decoder_guidance"] = args.decoder_guidance
     inpaint = run_inpainting(pipe, args, settings)
     vary = run_variations(pipe, args, settings) if args.variations else []
     recon = run_reconstruction(pipe, args, settings) if args.variations else []

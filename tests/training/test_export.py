@@ -77,13 +77,31 @@ def test_export_makes_a_model_directory_that_generates(runs, tmp_path):
             "--decoder-inpaint", str(runs["decoder_inpaint"])]
     assert main(args) == 0
     assert "Test shapes" in (out / "ATTRIBUTION.md").read_text()
-    pipe = UnCLIP.from_pretrained(out, device="cpu")
+    pipe = UnCLIP.from_pretrained(out, device="cpu", dtype=torch.float32)  # bf16 on CPUs that have it
     assert set(pipe.cascade.modules) == {"clip", "prior", "decoder", "upsampler_256", "decoder_inpaint"}
     ema = load_trained(runs["decoder"], "decoder").state_dict()
     assert all(torch.equal(v, pipe.cascade.decoder.state_dict()[k]) for k, v in ema.items())
     images = pipe.generate("a red circle", n=1, size=256, seed=0, prior_steps=2, decoder_steps=2,
                            upsampler_256_steps=2, prior_candidates=1)
     assert images[0].size == (256, 256)
+
+
+def test_init_component_continues_the_inpainting_decoder_of_a_model_directory(runs, tmp_path):
+    """`init_component = "decoder_inpaint"` starts from a model directory's inpainting decoder (all its
+    weights), not from its text-to-image decoder with zeroed extra channels."""
+    out = tmp_path / "model"
+    assert main(["train", "export", "-o", str(out), "--clip", str(runs["clip"]), "--prior", str(runs["prior"]),
+                 "--decoder", str(runs["decoder"]), "--upsampler-256", str(runs["upsampler_256"]),
+                 "--decoder-inpaint", str(runs["decoder_inpaint"])]) == 0
+    shipped = load_trained(out, "decoder_inpaint").state_dict()
+    for component, same in (("decoder_inpaint", True), ("decoder", False)):
+        fresh = Decoder(DecoderConfig.from_dict(inpaint_model(H.DECODER_MODEL)))
+        init_from(fresh, str(out), component)
+        assert all(torch.equal(v, shipped[k]) for k, v in fresh.state_dict().items()) is same
+    cfg = H.decoder_config(tmp_path / "run", runs["root"], runs["clip"], steps=1, batch=4)
+    cfg["decoder"].update(init_from=str(out), init_component="prior")
+    with pytest.raises(Exception, match="init_component must be decoder or decoder_inpaint"):
+        load_train_config(cfg, "decoder")
 
 
 def test_export_refuses_mismatched_stages(runs, tmp_path):

@@ -6,7 +6,16 @@ import argparse
 import os
 import sys
 
-from unclip.data.sources import CLIPART_SOURCES, EMOJI_STYLES, SourceCache, build_clipart, build_emoji
+from unclip.data.sources import (
+    CLIPART_SOURCES,
+    EMOJI_STYLES,
+    PHOTO_SOURCES,
+    DataSourceError,
+    SourceCache,
+    build_clipart,
+    build_emoji,
+    build_photos,
+)
 from unclip.data.sources.cache import default_cache_dir
 
 
@@ -83,6 +92,45 @@ def _run_clipart(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_photos(args: argparse.Namespace) -> int:
+    report = build_photos(
+        args.out_dir,
+        args.sources,
+        SourceCache(args.cache),
+        args.install,
+        args.size,
+        args.crops,
+        args.holdout,
+        args.limit,
+        args.workers,
+        args.overwrite,
+        log=_log,
+        hint=f"run again with --install{' --cache ' + args.cache if args.cache else ''}",
+    )
+    print("\n".join(report.lines()))
+    return 0
+
+
+def _run_mix(args: argparse.Namespace) -> int:
+    from unclip.data.mix import mix_datasets
+
+    repeats = None
+    if args.repeat:
+        try:
+            repeats = [int(r) for r in args.repeat.split(",")]
+        except ValueError:
+            raise DataSourceError(
+                f"--repeat {args.repeat!r}: give comma-separated whole numbers, one per dataset"
+            ) from None
+    counts = mix_datasets(args.out_dir, args.datasets, repeats, args.overwrite)
+    for name, n in counts.items():
+        print(f"  {name:<14} {n} rows")
+    print(
+        f'wrote {args.out_dir}/metadata.jsonl ({sum(counts.values())} rows); train on it with data.source = "{args.out_dir}"'
+    )
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     data = subparsers.add_parser("data", help="build image-caption datasets from offline-installable sources")
     sub = data.add_subparsers(dest="data_command", metavar="SOURCE")
@@ -118,3 +166,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--size", type=int, choices=(256, 1024), default=1024, help="output side in px (default 1024)"
     )
     clip.set_defaults(func=_run_clipart)
+
+    photo = sub.add_parser(
+        "photos",
+        help="photo crops and object cutouts (training data for the inpainting models)",
+        description="Square crops of the nature photographs in Debian's mate-backgrounds and the "
+        "object cutouts of tuxpaint-stamps-default, with captions. None of the editing benchmark's "
+        "photos is among them.",
+    )
+    _common(photo)
+    photo.add_argument(
+        "--sources",
+        default=",".join(PHOTO_SOURCES),
+        help=f"comma-separated sources (default {','.join(PHOTO_SOURCES)})",
+    )
+    photo.add_argument("--size", type=int, default=64, help="output side in px (default 64)")
+    photo.add_argument(
+        "--crops", type=int, default=150, help="square crops per background photo (default 150)"
+    )
+    photo.set_defaults(func=_run_photos)
+
+    mix = sub.add_parser(
+        "mix",
+        help="one manifest over several datasets (train on them together)",
+        description="Write OUT_DIR/metadata.jsonl listing the rows of each dataset (images stay where "
+        "they are) and their joined ATTRIBUTION.md.",
+    )
+    mix.add_argument("out_dir", metavar="OUT_DIR")
+    mix.add_argument("datasets", metavar="DATASET", nargs="+", help="folders written by `unclip data`")
+    mix.add_argument(
+        "--repeat", default="", help="comma-separated repeat count per dataset, e.g. 1,2 (default 1 each)"
+    )
+    mix.add_argument("--overwrite", action="store_true", help="replace a mix already in OUT_DIR")
+    mix.set_defaults(func=_run_mix)

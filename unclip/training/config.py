@@ -119,12 +119,15 @@ class DecoderStage(Config):
     caption_dropout: float = 0.5  # replace the caption with the empty caption (paper: 50%)
     min_snr_gamma: float = 0.0  # weight the denoising loss by min(SNR, gamma) in x0 terms (Min-SNR; 5 is typical); 0: off (paper)
     init_from: str = ""  # initialise from a decoder run folder or model directory (inpainting fine-tuning: the extra input channels start at zero)
+    init_component: str = "decoder"  # which component of an init_from model directory: "decoder", or "decoder_inpaint" to continue an inpainting decoder
 
     def __post_init__(self) -> None:
         if not self.clip:
             raise ValueError("clip is empty: name the CLIP run folder or a model directory")
         _fraction("image_embed_dropout", self.image_embed_dropout)
         _fraction("caption_dropout", self.caption_dropout)
+        if self.init_component not in ("decoder", "decoder_inpaint"):
+            raise ValueError(f"init_component must be decoder or decoder_inpaint, got {self.init_component!r}")
 
 
 @dataclass(kw_only=True)
@@ -140,12 +143,15 @@ class UpsamplerStage(Config):
     last_step_fraction: float = 0.1  # with model.separate_last_step: share of samples drawn at those timesteps
     min_snr_gamma: float = 0.0  # weight the denoising loss by min(SNR, gamma) in x0 terms (Min-SNR; 5 is typical); 0: off (paper)
     init_from: str = ""  # initialise from an upsampler run folder or model directory (inpainting fine-tuning)
+    init_component: str = ""  # which component of an init_from model directory ("": upsampler_<high_res>; e.g. "upsampler_256_inpaint")
 
     def __post_init__(self) -> None:
         if self.degradation not in ("auto", "blur", "bsr", "none"):
             raise ValueError(f"degradation must be auto, blur, bsr or none, got {self.degradation!r}")
         if self.blur_kernel < 1 or self.blur_kernel % 2 == 0:
             raise ValueError(f"blur_kernel must be odd and >= 1, got {self.blur_kernel}")
+        if self.init_component and not self.init_component.startswith("upsampler_"):
+            raise ValueError(f"init_component must name an upsampler component (upsampler_256, upsampler_256_inpaint, ...), got {self.init_component!r}")
         if self.crop_size < 0:
             raise ValueError(f"crop_size must be >= 0, got {self.crop_size}")
         _fraction("last_step_fraction", self.last_step_fraction)

@@ -7,12 +7,12 @@ records the sha256 of the CLIP weights they saw); the datasets' ATTRIBUTION.md f
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from unclip.data.attribution import merge_attributions
 from unclip.models.decoder import Decoder
 from unclip.models.upsampler import Upsampler
 from unclip.pipeline.cascade import Cascade, SamplingConfig
@@ -35,19 +35,9 @@ def _check_slot(name: str, module: nn.Module, path: Path) -> None:
 
 
 def _attribution(paths: list[Path]) -> str | None:
-    """The datasets' ATTRIBUTION.md files merged block by block (a block starts at a "# " or "## "
-    heading): each distinct block once, in first-seen order. The stages of one model often share a
-    dataset, or a model directory already holds a merged file; no text of any file is dropped."""
-    blocks: list[str] = []
-    for p in paths:
-        f = p / "ATTRIBUTION.md"
-        if not f.is_file():
-            continue
-        for block in re.split(r"(?m)^(?=#{1,2} )", f.read_text(encoding="utf-8").strip()):
-            block = block.strip()
-            if block and block not in blocks:
-                blocks.append(block)
-    return "\n\n".join(blocks) + "\n" if blocks else None
+    """The datasets' ATTRIBUTION.md files merged (see :func:`merge_attributions`)."""
+    files = [p / "ATTRIBUTION.md" for p in paths]
+    return merge_attributions([f.read_text(encoding="utf-8") for f in files if f.is_file()])
 
 
 def export_model(

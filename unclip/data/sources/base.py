@@ -54,7 +54,7 @@ class SourceInfo:
         return f"deb:{self.package.name}={self.version}"
 
 
-ItemKind = Literal["raster", "font", "svg"]
+ItemKind = Literal["raster", "font", "svg", "crop"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,8 @@ class Item:
     """One image to build. Picklable, so worker processes can render it.
 
     kind "raster": `path` is a PNG/WebP/... file; "font": `path` is a font file and `text` the string to
-    draw; "svg": `path` is an SVG file.
+    draw; "svg": `path` is an SVG file; "crop": `path` is a photo and `extra["crop"]` the square
+    (left, top, side) to cut from it.
     """
 
     style: str

@@ -1,11 +1,11 @@
-"""The two dataset builders behind `unclip data emoji` and `unclip data clipart`."""
+"""The dataset builders behind `unclip data emoji`, `unclip data clipart` and `unclip data photos`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from unclip.data.sources import emoji_datasource, fluent, noto, openclipart
+from unclip.data.sources import emoji_datasource, fluent, noto, openclipart, photos
 from unclip.data.sources.base import Collected, DataSourceError, Package
 from unclip.data.sources.cache import SourceCache
 from unclip.data.sources.render import svg_renderer_available
@@ -14,6 +14,7 @@ from unclip.data.sources.writer import BuildReport, build_dataset
 EMOJI_STYLES = ("google", "twitter", "noto", "fluent")
 CLIPART_SOURCES = ("fluent", "openclipart")
 CLIPART_SIZES = (256, 1024)
+PHOTO_SOURCES = ("backgrounds", "tuxpaint")
 
 
 def parse_list(value: str | Sequence[str], allowed: Sequence[str], what: str) -> list[str]:
@@ -103,4 +104,32 @@ def build_clipart(
     ]
     cache.ensure(needed, install, hint=hint, log=log)
     collected = [fluent.collect(cache) if s == "fluent" else openclipart.collect(cache) for s in chosen]
+    return build_dataset(collected, out_dir, size, holdout, limit, workers, overwrite, log)
+
+
+def build_photos(
+    out_dir: str | Path,
+    sources: str | Sequence[str] = PHOTO_SOURCES,
+    cache: SourceCache | None = None,
+    install: bool = False,
+    size: int = 64,
+    crops: int = 150,
+    holdout: float = 0.1,
+    limit: int | None = None,
+    workers: int = 1,
+    overwrite: bool = False,
+    log: Callable[[str], None] = print,
+    hint: str = "run again with --install",
+) -> BuildReport:
+    """Photo crops and object cutouts (see :mod:`unclip.data.sources.photos`); `crops` per background photo."""
+    chosen = parse_list(sources, PHOTO_SOURCES, "photo source(s)")
+    check_options(size, holdout, limit, workers)
+    if crops < 1:
+        raise DataSourceError(f"--crops {crops} must be at least 1")
+    cache = cache or SourceCache()
+    cache.ensure(photos.packages(chosen), install, hint=hint, log=log)
+    collected = [
+        photos.collect_backgrounds(cache, crops) if s == "backgrounds" else photos.collect_tuxpaint(cache)
+        for s in chosen
+    ]
     return build_dataset(collected, out_dir, size, holdout, limit, workers, overwrite, log)

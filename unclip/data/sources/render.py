@@ -121,6 +121,10 @@ def load_item(item: Item, size: int) -> Image.Image:
         img = render_glyph(item.path, item.text)
     elif item.kind == "svg":
         img = render_svg(item.path, size)
+    elif item.kind == "crop":
+        left, top, side = item.extra["crop"]
+        with Image.open(item.path) as im:
+            img = im.convert("RGB").crop((left, top, left + side, top + side))
     else:
         raise DataSourceError(f"item {item.id}: unknown kind {item.kind!r}")
     return to_square_rgb(img, size)

@@ -100,7 +100,7 @@ class DecoderStage(ConditionedStage):
     def build(self) -> nn.Module:
         decoder = Decoder(self.stage_cfg.model)
         if self.stage_cfg.init_from:
-            self.init_notes = init_from(decoder, self.stage_cfg.init_from, "decoder")
+            self.init_notes = init_from(decoder, self.stage_cfg.init_from, self.stage_cfg.init_component)
         return DecoderTrainModule(decoder)
 
     def maker(self) -> DecoderMaker:

@@ -102,7 +102,7 @@ class UpsamplerStage(Stage):
     def build(self) -> nn.Module:
         up = Upsampler(self.stage_cfg.model)
         if self.stage_cfg.init_from:
-            self.init_notes = init_from(up, self.stage_cfg.init_from, f"upsampler_{self.stage_cfg.model.high_res}")
+            self.init_notes = init_from(up, self.stage_cfg.init_from, self.stage_cfg.init_component or f"upsampler_{self.stage_cfg.model.high_res}")
         return UpsamplerTrainModule(up, self.stage_cfg.last_step_timesteps)
 
     def maker(self) -> UpsamplerMaker:
