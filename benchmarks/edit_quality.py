@@ -76,7 +76,8 @@ def load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
         return UnCLIP(build_cascade("tiny", inpainting=True), device=args.device, policy=policy)
     path = args.model or default_model_path()
-    return UnCLIP.from_pretrained(path, device=args.device, policy=policy)
+    dtype = {"auto": None, "fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
+    return UnCLIP.from_pretrained(path, device=args.device, dtype=dtype, policy=policy)
 
 
 def run_inpainting(pipe, args: argparse.Namespace, settings: dict) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
@@ -235,6 +236,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", default=None, help="model directory (default: the embedded default model)")
     p.add_argument("--tiny", action="store_true", help="random tiny cascade: checks the script, not quality")
     p.add_argument("--device", default=None)
+    p.add_argument("--dtype", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
+                   help="auto: fp16 on GPUs, bf16 on CPUs that have it natively, else fp32")
     p.add_argument("--size", type=int, default=256, choices=(256, 512, 1024))
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--methods", default="trained,zero-shot")

@@ -77,6 +77,36 @@ def test_auto_follows_the_models_measured_preference(micro, tmp_path):
     shutil.rmtree(out)
 
 
+def test_edit_guidance_of_the_model_applies_to_edits_unless_the_call_sets_one(micro, tmp_path):
+    """`sampling.edit_guidance` replaces the decoder guidance in edits and outpainting (a call's own
+    decoder_guidance wins); text-to-image generation keeps decoder.guidance."""
+    import dataclasses
+
+    from unclip.pipeline.cascade import Cascade, SamplingConfig
+    from unclip.pipeline.editing.inpaint import edit_sampling
+    from unclip.pipeline.unclip_pipeline import UnCLIP
+
+    c = micro.cascade
+    sampling = dataclasses.replace(c.sampling, decoder=dataclasses.replace(c.sampling.decoder, guidance=6.0), edit_guidance=1.5)
+    model = UnCLIP(Cascade(c.tokenizer, c.modules, sampling), device="cpu")
+    assert edit_sampling(model, {}).decoder.guidance == 1.5
+    assert edit_sampling(model, {"decoder_guidance": 3.0}).decoder.guidance == 3.0
+    assert edit_sampling(micro, {}).decoder.guidance == c.sampling.decoder.guidance  # no edit_guidance stored
+    image, mask = noise_image(64, 64, seed=8), box_mask(64, (8, 8, 40, 40))
+    fast = {k: v for k, v in FAST.items() if k != "decoder_guidance"}
+    stored = model.edit(image, mask, "a red apple", size=64, seed=2, method="zero-shot", **fast)[0]
+    explicit = model.edit(image, mask, "a red apple", size=64, seed=2, method="zero-shot", **{**fast, "decoder_guidance": 1.5})[0]
+    strong = model.edit(image, mask, "a red apple", size=64, seed=2, method="zero-shot", **{**fast, "decoder_guidance": 6.0})[0]
+    assert stored.tobytes() == explicit.tobytes() != strong.tobytes()
+    wide = model.outpaint(image, right=32, prompt="a red apple", size=64, seed=2, method="zero-shot", **fast)[0]
+    wide_explicit = model.outpaint(image, right=32, prompt="a red apple", size=64, seed=2, method="zero-shot", **{**fast, "decoder_guidance": 1.5})[0]
+    assert wide.tobytes() == wide_explicit.tobytes()
+    model.save_pretrained(tmp_path / "m")
+    assert UnCLIP.from_pretrained(tmp_path / "m", device="cpu").cascade.sampling.edit_guidance == 1.5
+    with pytest.raises(ValueError, match="edit_guidance"):
+        SamplingConfig(edit_guidance=-1.0)
+
+
 def test_any_size_and_aspect_ratio_with_the_image_alpha_as_mask(micro):
     image = noise_image(300, 200, seed=5, mode="RGBA")
     arr = np.asarray(image).copy()

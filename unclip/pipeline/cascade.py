@@ -65,10 +65,13 @@ class SamplingConfig(Config):
     upsampler_1024: StageSampling = field(default_factory=lambda: StageSampling("ddim", 15, 1.0))
     prior_candidates: int = 2  # draw this many image embeddings, keep the one closest to the text
     edit_method: str = "auto"  # what an edit's method "auto" means for this model: "trained", "zero-shot", or "auto" (trained when the model has an inpainting decoder)
+    edit_guidance: float | None = None  # decoder guidance of edits (inpainting, outpainting) unless a call sets decoder_guidance; None: decoder.guidance
 
     def __post_init__(self) -> None:
         if self.edit_method not in ("auto", "trained", "zero-shot"):
             raise ValueError(f"edit_method: must be auto, trained or zero-shot, got {self.edit_method!r}")
+        if self.edit_guidance is not None and self.edit_guidance < 0:
+            raise ValueError(f"edit_guidance: must be >= 0, got {self.edit_guidance}")
         for stage in ("prior", "decoder"):
             if getattr(self, stage).start != 1.0:
                 raise ValueError(f"{stage}: start applies to the upsamplers only (they have a low-res image to start from)")
@@ -76,7 +79,7 @@ class SamplingConfig(Config):
     def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> SamplingConfig:
         data = self.to_dict()
         for stage, values in overrides.items():
-            if stage in ("prior_candidates", "edit_method"):
+            if stage in ("prior_candidates", "edit_method", "edit_guidance"):
                 data[stage] = values
                 continue
             if stage not in data:

@@ -251,6 +251,17 @@ def inpaint_arrays(
     return finish(x, known, original, region, blend)
 
 
+def edit_sampling(pipe: UnCLIP, stage_settings: dict[str, Any]) -> SamplingConfig:
+    """The model's sampling settings for an edit: its `edit_guidance` (when it stores one) replaces the
+    decoder's guidance unless the call sets `decoder_guidance` itself; then the call's overrides."""
+    from unclip.pipeline.unclip_pipeline import parse_stage_settings
+
+    base = pipe.cascade.sampling
+    if base.edit_guidance is not None and stage_settings.get("decoder_guidance") is None:
+        stage_settings = {**stage_settings, "decoder_guidance": base.edit_guidance}
+    return parse_stage_settings(base, stage_settings)
+
+
 def edit(
     pipe: UnCLIP,
     image: ImageSource,
@@ -268,11 +279,9 @@ def edit(
     **stage_settings: Any,
 ) -> list[Image.Image]:
     """See `UnCLIP.edit`."""
-    from unclip.pipeline.unclip_pipeline import parse_stage_settings
-
     pipe.check_request([prompt], n, size)
     resolved = resolve_method(pipe, method)
-    sampling = parse_stage_settings(pipe.cascade.sampling, stage_settings)
+    sampling = edit_sampling(pipe, stage_settings)
     image = load_image(image, "image")
     mask_image = load_image(mask, "mask") if mask is not None else None
     region = edit_region(image, mask_image, mask_mode)

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from unclip.errors import InputError
-from unclip.pipeline.editing.inpaint import Method, conditioning, inpaint_arrays, resolve_method
+from unclip.pipeline.editing.inpaint import Method, conditioning, edit_sampling, inpaint_arrays, resolve_method
 from unclip.pipeline.editing.inputs import MAX_INPUT_PIXELS, ImageSource, alpha_array, load_image, rgb_array
 from unclip.pipeline.editing.safety import screen_inputs, screen_outputs
 
@@ -204,12 +204,10 @@ def outpaint(
     **stage_settings: Any,
 ) -> list[Image.Image]:
     """See `UnCLIP.outpaint`."""
-    from unclip.pipeline.unclip_pipeline import parse_stage_settings
-
     size = size if size is not None else pipe.max_size
     pipe.check_request([prompt], n, size)
     resolved = resolve_method(pipe, method)
-    sampling = parse_stage_settings(pipe.cascade.sampling, stage_settings)
+    sampling = edit_sampling(pipe, stage_settings)
     image = load_image(image, "image")
     plan = plan_outpaint(image, left, right, top, bottom, frame, size, overlap)
     screen_inputs(pipe.policy, [prompt], [image])
