@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 from unclip.data.sources import (
     CLIPART_SOURCES,
     EMOJI_STYLES,
     PHOTO_SOURCES,
+    BuildReport,
     DataSourceError,
     SourceCache,
     build_clipart,
@@ -56,59 +58,36 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace a dataset already in OUT_DIR")
 
 
-def _run_emoji(args: argparse.Namespace) -> int:
-    report = build_emoji(
-        args.out_dir,
-        args.styles,
-        SourceCache(args.cache),
-        args.install,
-        args.size,
-        args.holdout,
-        args.limit,
-        args.workers,
-        args.overwrite,
-        log=_log,
-        hint=f"run again with --install{' --cache ' + args.cache if args.cache else ''}",
-    )
+def _common_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The builder arguments every `unclip data SOURCE` shares."""
+    return {
+        "cache": SourceCache(args.cache),
+        "install": args.install,
+        "size": args.size,
+        "holdout": args.holdout,
+        "limit": args.limit,
+        "workers": args.workers,
+        "overwrite": args.overwrite,
+        "log": _log,
+        "hint": f"run again with --install{' --cache ' + args.cache if args.cache else ''}",
+    }
+
+
+def _print(report: BuildReport) -> int:
     print("\n".join(report.lines()))
     return 0
+
+
+def _run_emoji(args: argparse.Namespace) -> int:
+    return _print(build_emoji(args.out_dir, args.styles, **_common_kwargs(args)))
 
 
 def _run_clipart(args: argparse.Namespace) -> int:
-    report = build_clipart(
-        args.out_dir,
-        args.sources,
-        SourceCache(args.cache),
-        args.install,
-        args.size,
-        args.holdout,
-        args.limit,
-        args.workers,
-        args.overwrite,
-        log=_log,
-        hint=f"run again with --install{' --cache ' + args.cache if args.cache else ''}",
-    )
-    print("\n".join(report.lines()))
-    return 0
+    return _print(build_clipart(args.out_dir, args.sources, **_common_kwargs(args)))
 
 
 def _run_photos(args: argparse.Namespace) -> int:
-    report = build_photos(
-        args.out_dir,
-        args.sources,
-        SourceCache(args.cache),
-        args.install,
-        args.size,
-        args.crops,
-        args.holdout,
-        args.limit,
-        args.workers,
-        args.overwrite,
-        log=_log,
-        hint=f"run again with --install{' --cache ' + args.cache if args.cache else ''}",
-    )
-    print("\n".join(report.lines()))
-    return 0
+    return _print(build_photos(args.out_dir, args.sources, crops=args.crops, **_common_kwargs(args)))
 
 
 def _run_mix(args: argparse.Namespace) -> int:

@@ -14,7 +14,13 @@ import numpy as np
 from PIL import Image
 
 from unclip.errors import InputError
-from unclip.pipeline.editing.inpaint import Method, conditioning, edit_sampling, inpaint_arrays, resolve_method
+from unclip.pipeline.editing.inpaint import (
+    Method,
+    conditioning,
+    edit_sampling,
+    inpaint_arrays,
+    resolve_method,
+)
 from unclip.pipeline.editing.inputs import MAX_INPUT_PIXELS, ImageSource, alpha_array, load_image, rgb_array
 from unclip.pipeline.editing.safety import screen_inputs, screen_outputs
 
