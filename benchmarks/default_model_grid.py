@@ -28,11 +28,10 @@ def main() -> None:
     args = ap.parse_args()
     # No output check: NudeNet now and then flags a colour blob, and a refusal would end the run; the
     # grid is looked at before it is committed.
-    import torch
-
+    from unclip.cli.common import torch_dtype
     from unclip.pipeline.unclip_pipeline import UnCLIP
 
-    dtype = {"auto": None, "fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
+    dtype = torch_dtype(None if args.dtype == "auto" else args.dtype)
     pipe = UnCLIP.from_pretrained(args.model, device="cpu", dtype=dtype, safety=False)
     label_w, cell = 220, args.cell
     grid = Image.new("RGB", (label_w + cell * args.n, cell * len(PROMPTS)), "white")

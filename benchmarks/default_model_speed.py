@@ -26,8 +26,9 @@ def main() -> None:
     from unclip.pipeline.unclip_pipeline import UnCLIP
 
     t0 = time.perf_counter()
-    dtype = {"auto": None, "fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
-    pipe = UnCLIP.from_pretrained(args.model, device="cpu", dtype=dtype)
+    from unclip.cli.common import torch_dtype
+
+    pipe = UnCLIP.from_pretrained(args.model, device="cpu", dtype=torch_dtype(None if args.dtype == "auto" else args.dtype))
     print(f"load: {time.perf_counter() - t0:.2f} s; dtype {pipe.dtype}; threads {args.threads}")
     print(f"sampling defaults: {pipe.cascade.sampling.to_dict()}")
     prompts = ["a red apple", "a dog face", "a house with a garden", "a rocket"]

@@ -76,7 +76,9 @@ def load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
         return UnCLIP(build_cascade("tiny", inpainting=True), device=args.device, policy=policy)
     path = args.model or default_model_path()
-    dtype = {"auto": None, "fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
+    from unclip.cli.common import torch_dtype
+
+    dtype = torch_dtype(None if args.dtype == "auto" else args.dtype)
     return UnCLIP.from_pretrained(path, device=args.device, dtype=dtype, policy=policy)
 
 

@@ -58,6 +58,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace a dataset already in OUT_DIR")
 
 
+def _choose(p: argparse.ArgumentParser, flag: str, names: tuple[str, ...]) -> None:
+    """A comma-separated subset of `names` (default: all)."""
+    what = flag.removeprefix("--")
+    p.add_argument(flag, default=",".join(names), help=f"comma-separated {what} (default {','.join(names)})")
+
+
 def _common_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """The builder arguments every `unclip data SOURCE` shares."""
     return {
@@ -121,11 +127,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Emoji images captioned with their Unicode names, in several art styles.",
     )
     _common(emoji)
-    emoji.add_argument(
-        "--styles",
-        default=",".join(EMOJI_STYLES),
-        help=f"comma-separated styles (default {','.join(EMOJI_STYLES)})",
-    )
+    _choose(emoji, "--styles", EMOJI_STYLES)
     emoji.add_argument("--size", type=int, default=64, help="output side in px (default 64)")
     emoji.set_defaults(func=_run_emoji)
 
@@ -136,11 +138,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "SVGs rendered at 256 or 1024 px.",
     )
     _common(clip)
-    clip.add_argument(
-        "--sources",
-        default=",".join(CLIPART_SOURCES),
-        help=f"comma-separated sources (default {','.join(CLIPART_SOURCES)})",
-    )
+    _choose(clip, "--sources", CLIPART_SOURCES)
     clip.add_argument(
         "--size", type=int, choices=(256, 1024), default=1024, help="output side in px (default 1024)"
     )
@@ -154,11 +152,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "photos is among them.",
     )
     _common(photo)
-    photo.add_argument(
-        "--sources",
-        default=",".join(PHOTO_SOURCES),
-        help=f"comma-separated sources (default {','.join(PHOTO_SOURCES)})",
-    )
+    _choose(photo, "--sources", PHOTO_SOURCES)
     photo.add_argument("--size", type=int, default=64, help="output side in px (default 64)")
     photo.add_argument(
         "--crops", type=int, default=150, help="square crops per background photo (default 150)"

@@ -124,7 +124,7 @@ def load_item(item: Item, size: int) -> Image.Image:
     elif item.kind == "crop":
         left, top, side = item.extra["crop"]
         with Image.open(item.path) as im:
-            img = im.convert("RGB").crop((left, top, left + side, top + side))
+            img = im.crop((left, top, left + side, top + side)).convert("RGB")
     else:
         raise DataSourceError(f"item {item.id}: unknown kind {item.kind!r}")
     return to_square_rgb(img, size)
