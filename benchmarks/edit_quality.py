@@ -119,6 +119,7 @@ def run_inpainting(pipe, args: argparse.Namespace, settings: dict) -> list[dict]
                         method=method,
                         blend=args.blend,
                         resample=args.trained_resample if method == "trained" else None,
+                        context_weight=args.context_weight,
                         **settings,
                     )[0]
                     res = np.asarray(out)
@@ -261,6 +262,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=None,
         help="RePaint resamplings for the trained method too (default: its own, 1; zero-shot uses 3)",
+    )
+    p.add_argument(
+        "--context-weight",
+        type=float,
+        default=None,
+        help="edits' embedding: prompt (0) .. kept picture (1); default the model's edit_context",
     )
     p.add_argument("--steps", type=int, default=None, help="override every stage's step count (quick runs)")
     p.add_argument("--decoder-guidance", type=float, default=None, help="override the decoder's guidance scale")

@@ -167,6 +167,10 @@ def test_a_corrupt_file_is_one_clear_line_without_traceback(micro_model_dir, fil
         (["edit", "bomb.png", "x"], "100 megapixels"),
         (["edit", "square.png", "x", "--mask", "missing.png"], "no such file"),
         (["outpaint", "square.png", "--frame", "500,500", "--frame-size", "64"], "does not overlap"),
+        (
+            ["outpaint", "square.png", "--right", "32", "--frame-size", "64", "--context-weight", "2"],
+            "context_weight: must be between 0 and 1, got 2.0",
+        ),
         (["interpolate", "square.png", "bomb.png"], "image B"),
         (["textdiff", "square.png", "a cat", "a cat", "--size", "64"], "same"),
     ],

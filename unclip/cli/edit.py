@@ -74,6 +74,14 @@ def add_inpaint_options(p: argparse.ArgumentParser) -> None:
         metavar="PX",
         help="seam softening band inside the edited area, in px (default size/32; 0: off)",
     )
+    g.add_argument(
+        "--context-weight",
+        type=float,
+        default=None,
+        metavar="W",
+        help="0..1: how far the fill's CLIP image embedding leans from the prompt (0) toward the kept "
+        "picture (1); default: the model's sampling.edit_context",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         fit=args.fit,
         resample=args.resample,
         blend=args.blend,
+        context_weight=args.context_weight,
         **stage_settings(args),
     )
     stem = "edit-" + slug(args.prompt) + (f"-s{args.seed}" if args.seed is not None else "")

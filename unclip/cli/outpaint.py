@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         overlap=args.overlap,
         resample=args.resample,
         blend=args.blend,
+        context_weight=args.context_weight,
         **margins,
         **stage_settings(args),
     )

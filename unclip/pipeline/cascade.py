@@ -66,12 +66,15 @@ class SamplingConfig(Config):
     prior_candidates: int = 2  # draw this many image embeddings, keep the one closest to the text
     edit_method: str = "auto"  # what an edit's method "auto" means for this model: "trained", "zero-shot", or "auto" (trained when the model has an inpainting decoder)
     edit_guidance: float | None = None  # decoder guidance of edits (inpainting, outpainting) unless a call sets decoder_guidance; None: decoder.guidance
+    edit_context: float = 0.0  # an edit's image embedding: slerp from the prompt's prior sample (0) toward the CLIP embedding of the picture's kept pixels (1)
 
     def __post_init__(self) -> None:
         if self.edit_method not in ("auto", "trained", "zero-shot"):
             raise ValueError(f"edit_method: must be auto, trained or zero-shot, got {self.edit_method!r}")
         if self.edit_guidance is not None and self.edit_guidance < 0:
             raise ValueError(f"edit_guidance: must be >= 0, got {self.edit_guidance}")
+        if not 0.0 <= self.edit_context <= 1.0:
+            raise ValueError(f"edit_context: must be between 0 and 1, got {self.edit_context}")
         for stage in ("prior", "decoder"):
             if getattr(self, stage).start != 1.0:
                 raise ValueError(f"{stage}: start applies to the upsamplers only (they have a low-res image to start from)")
@@ -79,7 +82,7 @@ class SamplingConfig(Config):
     def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> SamplingConfig:
         data = self.to_dict()
         for stage, values in overrides.items():
-            if stage in ("prior_candidates", "edit_method", "edit_guidance"):
+            if stage in ("prior_candidates", "edit_method", "edit_guidance", "edit_context"):
                 data[stage] = values
                 continue
             if stage not in data:

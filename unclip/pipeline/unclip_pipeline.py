@@ -248,7 +248,9 @@ class UnCLIP:
         the results equal the (fitted) input exactly. `mask`: fully transparent pixels mark the area to
         edit (None: the image's own alpha). `method`: "trained" (the *_inpaint networks), "zero-shot"
         (RePaint on the plain cascade) or "auto". Also `mask_mode` ("alpha", "white-edits",
-        "black-edits"), `fit` ("crop" | "pad"), `resample`, `blend` (px); see `editing.inpaint.edit`."""
+        "black-edits"), `fit` ("crop" | "pad"), `resample`, `blend` (px), `context_weight` (0..1: how far
+        the fill's image embedding leans from the prompt toward the kept picture; default the model's
+        `edit_context`); see `editing.inpaint.edit`."""
         from unclip.pipeline.editing.inpaint import edit
 
         return edit(self, image, mask, prompt, n, size, seed, method, progress, **stage_settings)  # type: ignore[arg-type]
@@ -257,7 +259,8 @@ class UnCLIP:
                  prompt: str = "", **kwargs: Any) -> list[Image.Image]:
         """Extend `image` by margins (RGB results), or fill one `size` px generation `frame=(x, y)` placed
         relative to the image's top-left corner (RGBA results: unfilled canvas stays transparent).
-        Also n, size (frame side), seed, method, progress, overlap, resample, blend, stage settings."""
+        Also n, size (frame side), seed, method, progress, overlap, resample, blend, context_weight (as in
+        `edit`), stage settings."""
         from unclip.pipeline.editing.outpaint import outpaint
 
         return outpaint(self, image, left, right, top, bottom, prompt, **kwargs)

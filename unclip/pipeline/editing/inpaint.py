@@ -28,7 +28,9 @@ from unclip.pipeline import stages
 from unclip.pipeline.cascade import SamplingConfig
 from unclip.pipeline.editing.blend import composite_exact, soften_seam, to_pil, to_uint8
 from unclip.pipeline.editing.inputs import Fit, ImageSource, apply_fit, load_image, plan_fit, rgb_array
+from unclip.pipeline.editing.latents import slerp
 from unclip.pipeline.editing.masks import MaskMode, edit_region, erode, fit_region, keep_at
+from unclip.pipeline.editing.quality import flat_fill
 from unclip.pipeline.editing.safety import screen_inputs, screen_outputs
 
 if TYPE_CHECKING:
@@ -195,31 +197,58 @@ def to_tensor(arr: np.ndarray) -> torch.Tensor:
     return (t[None] if t.dim() == 3 else t).permute(0, 3, 1, 2).contiguous()
 
 
+def context_picture(original: np.ndarray, region: np.ndarray) -> Image.Image | None:
+    """What CLIP sees of a picture being edited: its kept pixels, with the edit region filled flat in the
+    mean colour around it (what is being replaced must not steer the fill); None when nothing is kept."""
+    if region.all():
+        return None
+    return Image.fromarray(flat_fill(original, region) if region.any() else original)
+
+
 def conditioning(
     pipe: UnCLIP,
     prompt: str,
     n: int,
     sampling: SamplingConfig,
     generator: torch.Generator,
-    source: Image.Image,
+    context: Image.Image | None,
+    context_weight: float | None = None,
     progress: bool = False,
 ) -> tuple[TextEncoding, torch.Tensor]:
-    """(caption encoding, image embedding) for n results: with a prompt, n prior samples for it;
-    with an empty prompt, the CLIP embedding of `source` (so the fill continues the picture)."""
+    """(caption encoding, image embedding) for n results of an edit.
+
+    The image embedding is slerped from n prior samples for the prompt toward the CLIP embedding of
+    `context` (the picture's kept pixels) by `context_weight` (None: the model's `edit_context`): 0
+    follows the prompt alone, 1 (and any empty prompt) continues the picture. The decoder takes its
+    colours and style from this embedding, so a prompt alone, through a prior that knows one kind of
+    picture, paints that kind of picture into any photo.
+    """
+    weight = sampling.edit_context if context_weight is None else context_weight
+    if not 0.0 <= weight <= 1.0:
+        raise InputError(f"context_weight: must be between 0 and 1, got {weight}")
     text = pipe.encode_prompts([prompt]).repeat_interleave(n)
-    if prompt.strip():
-        embeds = stages.run_prior(
-            pipe.cascade.prior,
-            text,
-            pipe.empty_text(),
-            sampling.prior,
-            generator,
-            candidates=sampling.prior_candidates,
-            progress=progress,
-        )
-    else:
-        embeds = pipe.cascade.clip.embed_pil([source]).float().expand(n, -1)
-    return text, embeds
+    if not prompt.strip():
+        if context is None:
+            raise InputError(
+                "prompt: an empty prompt continues the kept picture, and this mask keeps none of it; "
+                "describe what to paint"
+            )
+        weight = 1.0
+    picture = None
+    if context is not None and weight > 0:
+        picture = pipe.cascade.clip.embed_pil([context]).float().expand(n, -1)
+        if weight == 1.0:
+            return text, picture
+    embeds = stages.run_prior(
+        pipe.cascade.prior,
+        text,
+        pipe.empty_text(),
+        sampling.prior,
+        generator,
+        candidates=sampling.prior_candidates,
+        progress=progress,
+    )
+    return text, embeds if picture is None else slerp(embeds, picture.to(embeds), weight)
 
 
 def inpaint_arrays(
@@ -276,6 +305,7 @@ def edit(
     fit: Fit = "crop",
     resample: int | None = None,
     blend: int | None = None,
+    context_weight: float | None = None,
     **stage_settings: Any,
 ) -> list[Image.Image]:
     """See `UnCLIP.edit`."""
@@ -291,7 +321,8 @@ def edit(
     fitted = apply_fit(image, plan)
     original = rgb_array(fitted)
     generator = pipe.generator(seed)
-    text, embeds = conditioning(pipe, prompt, n, sampling, generator, image, progress)
+    context = context_picture(original, region)
+    text, embeds = conditioning(pipe, prompt, n, sampling, generator, context, context_weight, progress)
     out = inpaint_arrays(
         pipe, original, region, text, embeds, resolved, sampling, generator, resample, blend, progress
     )

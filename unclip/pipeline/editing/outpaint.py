@@ -17,6 +17,7 @@ from unclip.errors import InputError
 from unclip.pipeline.editing.inpaint import (
     Method,
     conditioning,
+    context_picture,
     edit_sampling,
     inpaint_arrays,
     resolve_method,
@@ -207,6 +208,7 @@ def outpaint(
     overlap: int | None = None,
     resample: int | None = None,
     blend: int | None = None,
+    context_weight: float | None = None,
     **stage_settings: Any,
 ) -> list[Image.Image]:
     """See `UnCLIP.outpaint`."""
@@ -218,7 +220,9 @@ def outpaint(
     plan = plan_outpaint(image, left, right, top, bottom, frame, size, overlap)
     screen_inputs(pipe.policy, [prompt], [image])
     generator = pipe.generator(seed)
-    text, embeds = conditioning(pipe, prompt, n, sampling, generator, image, progress)
+    (x, y), (w, h) = plan.offset, image.size
+    picture = context_picture(plan.pixels[y : y + h, x : x + w], ~plan.known[y : y + h, x : x + w])
+    text, embeds = conditioning(pipe, prompt, n, sampling, generator, picture, context_weight, progress)
     canvas = Canvas(np.repeat(plan.pixels[None], n, axis=0), plan.known.copy())
     for x, y in plan.frames:
         crop, region = canvas.crop(x, y, size)
