@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from edit_quality import PHOTOS, alpha_mask, measurement_policy, photo  # noqa: E402
+from edit_quality import PHOTOS, alpha_mask, measurement_policy, photo
 
 COLUMNS = [("trained", 0.0), ("trained", 0.5), ("zero-shot", 0.5)]
 
