@@ -220,8 +220,8 @@ def outpaint(
     plan = plan_outpaint(image, left, right, top, bottom, frame, size, overlap)
     screen_inputs(pipe.policy, [prompt], [image])
     generator = pipe.generator(seed)
-    (x, y), (w, h) = plan.offset, image.size
-    picture = context_picture(plan.pixels[y : y + h, x : x + w], ~plan.known[y : y + h, x : x + w])
+    (ox, oy), (w, h) = plan.offset, image.size
+    picture = context_picture(plan.pixels[oy : oy + h, ox : ox + w], ~plan.known[oy : oy + h, ox : ox + w])
     text, embeds = conditioning(pipe, prompt, n, sampling, generator, picture, context_weight, progress)
     canvas = Canvas(np.repeat(plan.pixels[None], n, axis=0), plan.known.copy())
     for x, y in plan.frames:

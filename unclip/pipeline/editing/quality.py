@@ -59,7 +59,8 @@ def colour_gap(image: np.ndarray, region: np.ndarray, width: int = 16) -> float:
 
 
 def flat_fill(image: np.ndarray, region: np.ndarray, width: int = 16) -> np.ndarray:
-    """The baseline: the edit region filled with the mean colour of the kept ring."""
+    """The edit region filled with the mean colour of the kept ring: the benchmark's baseline, and the
+    kept picture whose CLIP embedding an edit leans toward (`inpaint.context_picture`)."""
     out = image.copy()
     out[region] = image[ring(region, width)].mean(0).round().astype(np.uint8)
     return out
