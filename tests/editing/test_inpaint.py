@@ -66,7 +66,10 @@ def test_auto_follows_the_models_measured_preference(micro, tmp_path):
     from unclip.pipeline.unclip_pipeline import UnCLIP
 
     c = micro.cascade
-    prefers = UnCLIP(Cascade(c.tokenizer, c.modules, dataclasses.replace(c.sampling, edit_method="zero-shot")), device="cpu")
+    prefers = UnCLIP(
+        Cascade(c.tokenizer, c.modules, dataclasses.replace(c.sampling, edit_method="zero-shot")),
+        device="cpu",
+    )
     assert resolve_method(prefers, "auto") == "zero-shot"
     assert resolve_method(prefers, "trained") == "trained"
     out = tmp_path / "m"
@@ -87,7 +90,9 @@ def test_edit_guidance_of_the_model_applies_to_edits_unless_the_call_sets_one(mi
     from unclip.pipeline.unclip_pipeline import UnCLIP
 
     c = micro.cascade
-    sampling = dataclasses.replace(c.sampling, decoder=dataclasses.replace(c.sampling.decoder, guidance=6.0), edit_guidance=1.5)
+    sampling = dataclasses.replace(
+        c.sampling, decoder=dataclasses.replace(c.sampling.decoder, guidance=6.0), edit_guidance=1.5
+    )
     model = UnCLIP(Cascade(c.tokenizer, c.modules, sampling), device="cpu")
     assert edit_sampling(model, {}).decoder.guidance == 1.5
     assert edit_sampling(model, {"decoder_guidance": 3.0}).decoder.guidance == 3.0
@@ -95,11 +100,25 @@ def test_edit_guidance_of_the_model_applies_to_edits_unless_the_call_sets_one(mi
     image, mask = noise_image(64, 64, seed=8), box_mask(64, (8, 8, 40, 40))
     fast = {k: v for k, v in FAST.items() if k != "decoder_guidance"}
     stored = model.edit(image, mask, "a red apple", size=64, seed=2, method="zero-shot", **fast)[0]
-    explicit = model.edit(image, mask, "a red apple", size=64, seed=2, method="zero-shot", **{**fast, "decoder_guidance": 1.5})[0]
-    strong = model.edit(image, mask, "a red apple", size=64, seed=2, method="zero-shot", **{**fast, "decoder_guidance": 6.0})[0]
+    explicit = model.edit(
+        image, mask, "a red apple", size=64, seed=2, method="zero-shot", **{**fast, "decoder_guidance": 1.5}
+    )[0]
+    strong = model.edit(
+        image, mask, "a red apple", size=64, seed=2, method="zero-shot", **{**fast, "decoder_guidance": 6.0}
+    )[0]
     assert stored.tobytes() == explicit.tobytes() != strong.tobytes()
-    wide = model.outpaint(image, right=32, prompt="a red apple", size=64, seed=2, method="zero-shot", **fast)[0]
-    wide_explicit = model.outpaint(image, right=32, prompt="a red apple", size=64, seed=2, method="zero-shot", **{**fast, "decoder_guidance": 1.5})[0]
+    wide = model.outpaint(image, right=32, prompt="a red apple", size=64, seed=2, method="zero-shot", **fast)[
+        0
+    ]
+    wide_explicit = model.outpaint(
+        image,
+        right=32,
+        prompt="a red apple",
+        size=64,
+        seed=2,
+        method="zero-shot",
+        **{**fast, "decoder_guidance": 1.5},
+    )[0]
     assert wide.tobytes() == wide_explicit.tobytes()
     model.save_pretrained(tmp_path / "m")
     assert UnCLIP.from_pretrained(tmp_path / "m", device="cpu").cascade.sampling.edit_guidance == 1.5
@@ -187,3 +206,26 @@ def test_seam_softening_removes_a_colour_offset_inside_the_hole_only():
     ).abs().max() < 0.3  # border row pulled toward the kept side
     assert torch.allclose(out[..., 16, 16], generated[..., 16, 16])  # the middle is untouched
     assert torch.equal(soften_seam(generated, known, keep, width=0), generated)
+
+
+def test_shrunk_known_image_keeps_mostly_known_pixels_without_the_holes_values():
+    """At the decoder's size a pixel is known when at least half of what it covers is, with the mean of
+    its known part: a 1 px stroke does not become whole low-res holes, and what the hole held never
+    leaks into the known pixels."""
+    pixels = torch.rand(1, 3, 16, 16) * 2 - 1
+    keep = torch.ones(1, 1, 16, 16, dtype=torch.bool)
+    keep[..., :, 5] = False  # a 1 px stroke: a quarter of each 4x4 pixel in column 1
+    keep[..., 8:, 8:] = False  # a box: whole 4x4 pixels
+    small = Known(pixels, keep).at(4)
+    expected_keep = torch.ones(1, 1, 4, 4, dtype=torch.bool)
+    expected_keep[..., 2:, 2:] = False
+    assert torch.equal(small.keep, expected_keep)
+    col = pixels[..., 0:4, 4:8]  # the first low-res pixel of column 1, with the stroke in it
+    known_mean = (col[..., [0, 2, 3]]).mean(dim=(-2, -1))
+    assert torch.allclose(small.pixels[..., 0, 1], known_mean, atol=1e-5)
+    other = pixels.clone()
+    other[~keep.expand_as(pixels)] = 5.0  # different content in the hole
+    assert torch.allclose(
+        Known(other, keep).at(4).pixels[small.keep.expand_as(small.pixels)],
+        small.pixels[small.keep.expand_as(small.pixels)],
+    )
