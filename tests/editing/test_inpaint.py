@@ -66,10 +66,7 @@ def test_auto_follows_the_models_measured_preference(micro, tmp_path):
     from unclip.pipeline.unclip_pipeline import UnCLIP
 
     c = micro.cascade
-    prefers = UnCLIP(
-        Cascade(c.tokenizer, c.modules, dataclasses.replace(c.sampling, edit_method="zero-shot")),
-        device="cpu",
-    )
+    prefers = UnCLIP(Cascade(c.tokenizer, c.modules, dataclasses.replace(c.sampling, edit_method="zero-shot")), device="cpu")
     assert resolve_method(prefers, "auto") == "zero-shot"
     assert resolve_method(prefers, "trained") == "trained"
     out = tmp_path / "m"
@@ -90,9 +87,7 @@ def test_edit_guidance_of_the_model_applies_to_edits_unless_the_call_sets_one(mi
     from unclip.pipeline.unclip_pipeline import UnCLIP
 
     c = micro.cascade
-    sampling = dataclasses.replace(
-        c.sampling, decoder=dataclasses.replace(c.sampling.decoder, guidance=6.0), edit_guidance=1.5
-    )
+    sampling = dataclasses.replace(c.sampling, decoder=dataclasses.replace(c.sampling.decoder, guidance=6.0), edit_guidance=1.5)
     model = UnCLIP(Cascade(c.tokenizer, c.modules, sampling), device="cpu")
     assert edit_sampling(model, {}).decoder.guidance == 1.5
     assert edit_sampling(model, {"decoder_guidance": 3.0}).decoder.guidance == 3.0
@@ -100,25 +95,11 @@ def test_edit_guidance_of_the_model_applies_to_edits_unless_the_call_sets_one(mi
     image, mask = noise_image(64, 64, seed=8), box_mask(64, (8, 8, 40, 40))
     fast = {k: v for k, v in FAST.items() if k != "decoder_guidance"}
     stored = model.edit(image, mask, "a red apple", size=64, seed=2, method="zero-shot", **fast)[0]
-    explicit = model.edit(
-        image, mask, "a red apple", size=64, seed=2, method="zero-shot", **{**fast, "decoder_guidance": 1.5}
-    )[0]
-    strong = model.edit(
-        image, mask, "a red apple", size=64, seed=2, method="zero-shot", **{**fast, "decoder_guidance": 6.0}
-    )[0]
+    explicit = model.edit(image, mask, "a red apple", size=64, seed=2, method="zero-shot", **{**fast, "decoder_guidance": 1.5})[0]
+    strong = model.edit(image, mask, "a red apple", size=64, seed=2, method="zero-shot", **{**fast, "decoder_guidance": 6.0})[0]
     assert stored.tobytes() == explicit.tobytes() != strong.tobytes()
-    wide = model.outpaint(image, right=32, prompt="a red apple", size=64, seed=2, method="zero-shot", **fast)[
-        0
-    ]
-    wide_explicit = model.outpaint(
-        image,
-        right=32,
-        prompt="a red apple",
-        size=64,
-        seed=2,
-        method="zero-shot",
-        **{**fast, "decoder_guidance": 1.5},
-    )[0]
+    wide = model.outpaint(image, right=32, prompt="a red apple", size=64, seed=2, method="zero-shot", **fast)[0]
+    wide_explicit = model.outpaint(image, right=32, prompt="a red apple", size=64, seed=2, method="zero-shot", **{**fast, "decoder_guidance": 1.5})[0]
     assert wide.tobytes() == wide_explicit.tobytes()
     model.save_pretrained(tmp_path / "m")
     assert UnCLIP.from_pretrained(tmp_path / "m", device="cpu").cascade.sampling.edit_guidance == 1.5

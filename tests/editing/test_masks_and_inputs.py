@@ -13,7 +13,7 @@ from PIL import Image
 
 from unclip.errors import InputError
 from unclip.pipeline.editing.inputs import apply_fit, check_pixels, load_image, plan_fit
-from unclip.pipeline.editing.masks import edit_region, erode, fit_region, keep_at, random_training_mask
+from unclip.pipeline.editing.masks import edit_region, erode, fit_region, grow_keep, random_training_mask
 
 from .conftest import box_mask, noise_image
 
@@ -168,10 +168,12 @@ def test_each_training_mask_kind():
         random_training_mask(8, 8, g, weights={"blob": 1.0})
 
 
-def test_keep_masks_shrink_conservatively_and_grow_exactly():
+def test_keep_masks_grow_exactly_and_erode():
     keep = torch.ones(1, 1, 8, 8, dtype=torch.bool)
     keep[..., 3, 5] = False
-    small = keep_at(keep, 2)
-    assert small.tolist() == [[[[True, False], [True, True]]]]
-    assert torch.equal(keep_at(small, 8)[..., ::4, ::4], small)
+    small = torch.tensor([[[[True, False], [True, True]]]])
+    grown = grow_keep(small, 8)
+    assert torch.equal(grown[..., ::4, ::4], small) and (~grown).sum() == 16
+    with pytest.raises(ValueError, match="cannot grow"):
+        grow_keep(small, 7)
     assert (~erode(keep, 1)).sum() == 9

@@ -29,7 +29,7 @@ from unclip.pipeline.cascade import SamplingConfig
 from unclip.pipeline.editing.blend import composite_exact, soften_seam, to_pil, to_uint8
 from unclip.pipeline.editing.inputs import Fit, ImageSource, apply_fit, load_image, plan_fit, rgb_array
 from unclip.pipeline.editing.latents import slerp
-from unclip.pipeline.editing.masks import MaskMode, edit_region, erode, fit_region, keep_at
+from unclip.pipeline.editing.masks import MaskMode, edit_region, erode, fit_region, grow_keep
 from unclip.pipeline.editing.quality import flat_fill
 from unclip.pipeline.editing.safety import screen_inputs, screen_outputs
 
@@ -84,7 +84,7 @@ class Known:
             share = F.interpolate(keep, size=(size, size), mode="area")
             pixels = F.interpolate(self.pixels * keep, size=(size, size), mode="area") / share.clamp_min(1e-6)
             return Known(pixels, share >= 0.5)
-        return Known(upsample_low_res(self.pixels, (size, size)), keep_at(erode(self.keep, 2), size))
+        return Known(upsample_low_res(self.pixels, (size, size)), grow_keep(erode(self.keep, 2), size))
 
     def channels(self, batch: int) -> torch.Tensor:
         """The inpainting networks' 4 extra channels: the image with the hole zeroed, and the keep mask."""

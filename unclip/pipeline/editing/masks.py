@@ -188,17 +188,10 @@ def random_training_mask(
 
 
 # ---------------------------------------------------------------------------- keep masks per stage
-def keep_at(keep: torch.Tensor, size: int) -> torch.Tensor:
-    """Resize a bool keep mask [B, 1, S, S] to `size`: a smaller pixel is kept only when all the pixels
-    it covers are kept; a larger one takes its source pixel's value (S must divide or be divided by size)."""
+def grow_keep(keep: torch.Tensor, size: int) -> torch.Tensor:
+    """Grow a bool keep mask [B, 1, S, S] to `size` (a multiple of S): each pixel takes its source
+    pixel's value. (Shrinking is `inpaint.Known.at`'s job: it needs the known share of each pixel.)"""
     s = keep.shape[-1]
-    if size == s:
-        return keep
-    if size < s:
-        if s % size:
-            raise ValueError(f"cannot shrink a {s} px mask to {size} px")
-        k = s // size
-        return ~(torch.nn.functional.max_pool2d((~keep).float(), k) > 0)
     if size % s:
         raise ValueError(f"cannot grow a {s} px mask to {size} px")
     return keep.repeat_interleave(size // s, dim=-2).repeat_interleave(size // s, dim=-1)
