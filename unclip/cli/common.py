@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import re
 import sys
 from pathlib import Path
 from typing import Any
+
+from unclip.errors import InputError
 
 STAGES = ("prior", "decoder", "upsampler_256", "upsampler_1024")
 DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}  # torch dtype names (torch loads lazily)
@@ -19,7 +23,43 @@ def torch_dtype(name: str | None):  # type: ignore[no-untyped-def]
     return getattr(torch, DTYPES[name]) if name else None
 
 
-def add_model_options(p: argparse.ArgumentParser) -> None:
+# ---------------------------------------------------------------------- argparse value types
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1 (argparse names the flag in its error)."""
+    value = _parse_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: a whole number >= 0."""
+    value = _parse_int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 0, got {text!r}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """An argparse type: a finite number (not nan or inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def _parse_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+# ---------------------------------------------------------------------- options
+def add_model_options(p: argparse.ArgumentParser, safety: bool = True) -> None:
     g = p.add_argument_group("model")
     g.add_argument(
         "--model", metavar="DIR", default=None, help="model directory (default: the embedded default model)"
@@ -32,8 +72,14 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         help="weight precision (default: fp16 on CUDA/MPS, bf16 on CPUs with native bf16, else fp32)",
     )
     g.add_argument(
-        "--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)"
+        "--threads", type=positive_int, default=None, help="CPU threads for torch (default: torch's choice)"
     )
+    if safety:
+        add_safety_options(g)
+
+
+def add_safety_options(g: Any) -> None:
+    """--policy and --no-safety (the generating commands; `serve` has its own safety settings)."""
     g.add_argument(
         "--policy",
         metavar="FILE",
@@ -54,14 +100,14 @@ def add_stage_options(p: argparse.ArgumentParser, stages: tuple[str, ...] = STAG
     )
     for stage in stages:
         flag = stage.replace("_", "-")
-        g.add_argument(f"--{flag}-steps", type=int, default=None, metavar="N", help=f"{stage} sampling steps")
+        g.add_argument(f"--{flag}-steps", type=positive_int, default=None, metavar="N", help=f"{stage} sampling steps")
         g.add_argument(
             f"--{flag}-sampler", choices=("ddpm", "ddim", "dpm++2m"), default=None, help=f"{stage} sampler"
         )
         if stage in ("prior", "decoder"):
             g.add_argument(
                 f"--{flag}-guidance",
-                type=float,
+                type=finite_float,
                 default=None,
                 metavar="G",
                 help=f"{stage} classifier-free guidance scale",
@@ -69,7 +115,7 @@ def add_stage_options(p: argparse.ArgumentParser, stages: tuple[str, ...] = STAG
     if "prior" in stages:
         g.add_argument(
             "--prior-candidates",
-            type=int,
+            type=positive_int,
             default=None,
             metavar="K",
             help="draw K image embeddings and keep the one closest to the text (paper: 2)",
@@ -93,6 +139,7 @@ def load_pipeline(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from unclip.pipeline.unclip_pipeline import UnCLIP, default_model_path
     from unclip.safety import Policy
 
+    check_device(args.device)
     if args.threads:
         import torch
 
@@ -115,6 +162,104 @@ def load_pipeline(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return UnCLIP.from_pretrained(path, device=args.device, dtype=dtype, safety=safety, policy=policy)
 
 
+def check_text(text: str, what: str) -> None:
+    """Command-line text (a prompt, a caption) must be valid UTF-8: the shell passes bytes, and bytes that
+    are not UTF-8 arrive as unpaired surrogates that the tokenizer cannot encode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"{what}: not valid UTF-8 text ({ascii(text)[:60]}); check the terminal's encoding") from None
+
+
+def check_device(name: str | None) -> None:
+    """A --device value names a device torch knows and this machine has (None: the automatic choice)."""
+    if name is None:
+        return
+    import torch
+
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise InputError(f"--device {name!r}: not a device name; use cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"--device {name!r}: CUDA is not available here (this torch build or machine has no GPU)")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise InputError(f"--device {name!r}: there is no such GPU ({torch.cuda.device_count()} visible)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise InputError(f"--device {name!r}: MPS is not available on this machine")
+
+
+def check_out_dir(path: str | Path, flag: str = "-o/--out") -> Path:
+    """Check, before any model work, that the output folder exists or can be made, and is writable.
+    Nothing is created here (a run that fails later leaves no empty folder behind)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{flag} {path}: exists and is not a folder; give a folder for the output files")
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"{flag} {path}: cannot create the folder ({existing} is not a folder)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "the folder is not writable" if existing == path else f"cannot create the folder ({existing} is not writable)"
+        raise InputError(f"{flag} {path}: {what}")
+    return path
+
+
+def prepare_out_dir(path: str | Path, flag: str = "-o/--out") -> Path:
+    """Create the output folder, or say why it cannot be used."""
+    path = check_out_dir(path, flag)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"{flag} {path}: cannot create the folder ({e.strerror or e})") from None
+    return path
+
+
+def check_new_file(path: str | Path, flag: str, overwrite: bool = False) -> Path:
+    """A file the command will write: not a folder, not an existing file (unless `overwrite`), its
+    folder creatable. Checked before any work, so a long run does not end in a failed write."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{flag} {path}: is a folder; give a file name")
+    if path.exists() and not overwrite:
+        raise InputError(f"{flag} {path}: already exists (pass --overwrite to replace it)")
+    check_out_dir(path.parent, flag=f"{flag} {path}: folder")
+    return path
+
+
+def check_utf8_file(path: str | Path, flag: str) -> None:
+    """A text file the user names (a config) must be UTF-8; a missing one is left to its loader's message."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(
+            f"{flag} {path}: not a UTF-8 text file (byte 0x{e.object[e.start]:02x} at offset {e.start}); "
+            "is it the right file?"
+        ) from None
+    except OSError as e:
+        raise InputError(f"{flag} {path}: cannot read ({e.strerror or e})") from None
+
+
+def write_file(path: Path, text: str, flag: str) -> None:
+    prepare_out_dir(path.parent, flag=f"{flag} {path}: folder")
+    try:
+        path.write_text(text)
+    except OSError as e:
+        raise InputError(f"{flag} {path}: cannot write ({e.strerror or e})") from None
+
+
+def save_png(image: Any, path: Path) -> None:
+    """Save one output image; a failed write (disk full, permissions) is an error naming the file."""
+    try:
+        image.save(path, format="PNG")
+    except OSError as e:
+        raise InputError(f"{path}: cannot write ({e.strerror or e})") from None
+
+
 def slug(text: str, limit: int = 40) -> str:
     s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return (s[:limit].rstrip("-")) or "image"
@@ -122,14 +267,14 @@ def slug(text: str, limit: int = 40) -> str:
 
 def write_images(images: list, out_dir: Path, stem: str) -> list[Path]:  # type: ignore[type-arg]
     """Save PNGs as STEM-0.png, STEM-1.png, ... without overwriting existing files."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    prepare_out_dir(out_dir)
     paths = []
     i = 0
     for image in images:
         while (out_dir / f"{stem}-{i}.png").exists():
             i += 1
         path = out_dir / f"{stem}-{i}.png"
-        image.save(path, format="PNG")
+        save_png(image, path)
         paths.append(path)
         i += 1
     return paths

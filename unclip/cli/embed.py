@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from unclip.cli.common import non_negative_int, positive_int, prepare_out_dir
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
@@ -21,11 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--split", default="train", help='manifest split to keep ("" for all; default train)')
     p.add_argument("--image-column", default="", help="manifest image column")
     p.add_argument("--caption-column", default="", help="manifest caption column")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--shard-size", type=int, default=4096, help="records per shard (default 4096)")
+    p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument("--shard-size", type=positive_int, default=4096, help="records per shard (default 4096)")
     p.add_argument("--hidden", action="store_true", help="also store caption token features (large; skips the text tower in training)")
-    p.add_argument("--num-workers", type=int, default=2, help="DataLoader workers (default 2)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--num-workers", type=non_negative_int, default=2, help="DataLoader workers (default 2)")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     p.set_defaults(func=run)
 
 
@@ -35,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from unclip.data.config import DataConfig
     from unclip.training.embed import embed_dataset
 
+    prepare_out_dir(args.out, "--out")
     if args.threads:
         torch.set_num_threads(args.threads)
     data = DataConfig(

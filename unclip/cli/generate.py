@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from unclip.cli.common import (
     add_model_options,
     add_stage_options,
+    check_out_dir,
+    check_text,
     load_pipeline,
     slug,
     stage_settings,
     write_images,
 )
+from unclip.errors import InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,12 +35,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def check_prompts(prompts: list[str]) -> None:
+    for i, prompt in enumerate(prompts, 1):
+        where = f"prompt {i}" if len(prompts) > 1 else "prompt"
+        if not prompt.strip():
+            raise InputError(f"{where}: empty; describe the image to generate")
+        check_text(prompt, where)
+
+
 def run(args: argparse.Namespace) -> int:
+    check_prompts(args.prompt)
+    out = check_out_dir(args.out)
     pipe = load_pipeline(args)
     images = pipe.generate(
         args.prompt, n=args.n, size=args.size, seed=args.seed, progress=True, **stage_settings(args)
     )
-    out = Path(args.out)
     for i, prompt in enumerate(args.prompt):
         batch = images[i * args.n : (i + 1) * args.n]
         stem = slug(prompt) + (f"-s{args.seed}" if args.seed is not None else "")

@@ -5,13 +5,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from unclip.cli.common import add_model_options, add_stage_options, load_pipeline, slug, stage_settings
+from unclip.cli.common import (
+    add_model_options,
+    add_stage_options,
+    check_out_dir,
+    load_pipeline,
+    prepare_out_dir,
+    save_png,
+    slug,
+    stage_settings,
+)
 from unclip.cli.edit import DECODER_STAGES, add_fit_option, add_output_options, load_and_explain
+from unclip.errors import InputError
 
 
 def write_sequence(images: list, out_dir: Path, stem: str, gif: bool = False) -> list[Path]:  # type: ignore[type-arg]
     """Frames as STEM-f00.png, STEM-f01.png, ... (STEM-2-f00.png, ... if STEM is taken), and STEM.gif."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    prepare_out_dir(out_dir)
     base, k = stem, 1
     while any(out_dir.glob(f"{glob_escape(stem)}-f*.png")) or (out_dir / f"{stem}.gif").exists():
         k += 1
@@ -19,11 +29,14 @@ def write_sequence(images: list, out_dir: Path, stem: str, gif: bool = False) ->
     paths = []
     for i, image in enumerate(images):
         path = out_dir / f"{stem}-f{i:02d}.png"
-        image.save(path, format="PNG")
+        save_png(image, path)
         paths.append(path)
     if gif:
         path = out_dir / f"{stem}.gif"
-        images[0].save(path, save_all=True, append_images=images[1:] + images[-2:0:-1], duration=150, loop=0)
+        try:
+            images[0].save(path, save_all=True, append_images=images[1:] + images[-2:0:-1], duration=150, loop=0)
+        except OSError as e:
+            raise InputError(f"{path}: cannot write ({e.strerror or e})") from None
         paths.append(path)
     return paths
 
@@ -35,6 +48,7 @@ def glob_escape(text: str) -> str:
 def run(args: argparse.Namespace) -> int:
     a = load_and_explain("image A", args.a, args.size, args.fit)
     b = load_and_explain("image B", args.b, args.size, args.fit)
+    check_out_dir(args.out)
     pipe = load_pipeline(args)
     images = pipe.interpolate(
         a,

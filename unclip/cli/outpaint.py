@@ -8,12 +8,14 @@ from pathlib import Path
 from unclip.cli.common import (
     add_model_options,
     add_stage_options,
+    check_out_dir,
+    check_text,
     load_pipeline,
     slug,
     stage_settings,
     write_images,
 )
-from unclip.cli.edit import add_inpaint_options, note
+from unclip.cli.edit import add_inpaint_options, check_not_folder, note
 from unclip.errors import InputError
 
 
@@ -29,7 +31,10 @@ def run(args: argparse.Namespace) -> int:
     from unclip.pipeline.editing.inputs import load_image
     from unclip.pipeline.editing.outpaint import plan_outpaint
 
+    check_text(args.prompt, "prompt")
+    check_not_folder(args.image, "image")
     image = load_image(args.image, "image")
+    check_out_dir(args.out)
     pipe = load_pipeline(args)
     size = args.frame_size or pipe.max_size
     if size > pipe.max_size:

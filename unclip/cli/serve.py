@@ -11,7 +11,7 @@ import json
 import os
 from typing import Any
 
-from unclip.cli.common import add_model_options, add_stage_options, stage_settings
+from unclip.cli.common import add_model_options, add_stage_options, check_device, stage_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,11 +51,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     gen.add_argument("--default-size", choices=("256x256", "512x512", "1024x1024"), default=None,
                      help="size when a request gives none (default 1024x1024, as OpenAI)")
     ops = p.add_argument_group("safety and logging")
+    ops.add_argument("--policy", metavar="FILE", default=None,
+                     help="content policy file (TOML/JSON) laid over the shipped default")
     ops.add_argument("--unsafe-disable-safety", action="store_true", default=None,
                      help="serve WITHOUT the content policy (logged loudly; never expose to others)")
     ops.add_argument("--log-format", choices=("json", "text"), default=None)
     ops.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None)
-    add_model_options(p)
+    add_model_options(p, safety=False)  # serve's --policy and --unsafe-disable-safety are settings (above)
     add_stage_options(p)
     p.set_defaults(func=run)
 
@@ -63,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 FLAG_FIELDS = (
     "host", "port", "public_base_url", "api_keys", "api_keys_file", "max_batch_images", "batch_wait_ms",
     "max_queue", "data_dir", "url_ttl_s", "storage_max_bytes", "storage_max_files", "shutdown_timeout_s",
-    "model_id", "steps_preset", "default_size", "unsafe_disable_safety", "log_format", "log_level",
+    "model_id", "steps_preset", "default_size", "policy", "unsafe_disable_safety", "log_format", "log_level",
     "model", "device", "dtype", "threads",
 )
 
@@ -83,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if args.print_config:
         print(json.dumps(settings.redacted(), indent=2))
         return 0
+    check_device(settings.device)
     from unclip.server.runner import serve
 
     return serve(settings)

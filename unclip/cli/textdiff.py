@@ -5,13 +5,24 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from unclip.cli.common import add_model_options, add_stage_options, load_pipeline, slug, stage_settings
+from unclip.cli.common import (
+    add_model_options,
+    add_stage_options,
+    check_out_dir,
+    check_text,
+    load_pipeline,
+    slug,
+    stage_settings,
+)
 from unclip.cli.edit import DECODER_STAGES, add_fit_option, add_output_options, load_and_explain
 from unclip.cli.interpolate import write_sequence
 
 
 def run(args: argparse.Namespace) -> int:
+    check_text(args.from_caption, "FROM caption")
+    check_text(args.to_caption, "TO caption")
     image = load_and_explain("image", args.image, args.size, args.fit)
+    check_out_dir(args.out)
     pipe = load_pipeline(args)
     images = pipe.text_diff(
         image,

@@ -7,6 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from unclip.cli.common import check_new_file, check_utf8_file, write_file
+from unclip.errors import InputError
 from unclip.training.config import STAGES
 
 
@@ -44,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     e.add_argument("--weights", choices=("ema", "raw"), default="ema", help="EMA (default) or live weights")
     e.add_argument("--dtype", choices=("fp32", "fp16", "bf16"), default="fp32", help="stored precision (default fp32)")
     e.add_argument("--description", default="", help="free text stored in model_index.json")
+    e.add_argument("--overwrite", action="store_true", help="write into OUT even if it is not empty")
     e.add_argument(
         "--sampling", default=None, metavar="FILE",
         help="JSON of the model's default sampler settings per stage (sampler, steps, guidance, eta) and "
@@ -62,6 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument("--data", default="data/my-dataset", help="data.source to write")
     c.add_argument("--run-dir", default=None, help="run_dir to write (default runs/STAGE)")
     c.add_argument("--clip", default="runs/clip", help="CLIP run for prior/decoder configs")
+    c.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
     c.set_defaults(func=_run_init)
 
 
@@ -69,6 +73,7 @@ def _run_train(args: argparse.Namespace) -> int:
     from unclip.training.config import load_train_config
     from unclip.training.trainer import train
 
+    check_utf8_file(args.config, "--config")
     cfg = load_train_config(args.config, args.stage, args.set)
     result = train(cfg, resume=args.resume)
     if result.stopped_by:
@@ -100,7 +105,10 @@ def _run_export(args: argparse.Namespace) -> int:
     }
     from unclip.pipeline.cascade import SamplingConfig
 
+    check_export_dir(Path(args.out), args.overwrite)
     dtype = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
+    if args.sampling:
+        check_utf8_file(args.sampling, "--sampling")
     sampling = SamplingConfig.load(args.sampling) if args.sampling else None
     out = export_model(
         args.out, args.clip, {k: v for k, v in slots.items() if v}, args.weights, dtype,
@@ -110,10 +118,19 @@ def _run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_export_dir(out: Path, overwrite: bool) -> None:
+    """-o of `train export`: a folder that is new or empty, or --overwrite (never silently mixed or replaced)."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"-o/--out {out}: exists and is not a folder; give a new folder for the model")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise InputError(f"-o/--out {out}: already exists and is not empty (pass --overwrite to write into it)")
+
+
 def _run_init(args: argparse.Namespace) -> int:
     from unclip.training.example_configs import example_config, to_toml
 
+    out = check_new_file(args.out, "-o/--out", args.overwrite)
     data = example_config(args.stage, args.preset, args.data, args.run_dir or f"runs/{args.stage}", args.clip)
-    Path(args.out).write_text(to_toml(data, args.stage))
+    write_file(out, to_toml(data, args.stage), "-o/--out")
     print(args.out)
     return 0

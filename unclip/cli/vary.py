@@ -8,6 +8,7 @@ from pathlib import Path
 from unclip.cli.common import (
     add_model_options,
     add_stage_options,
+    check_out_dir,
     load_pipeline,
     slug,
     stage_settings,
@@ -18,6 +19,7 @@ from unclip.cli.edit import DECODER_STAGES, add_fit_option, add_output_options, 
 
 def run(args: argparse.Namespace) -> int:
     image = load_and_explain("image", args.image, args.size, args.fit)
+    check_out_dir(args.out)
     pipe = load_pipeline(args)
     images = pipe.vary(
         image,

@@ -45,7 +45,7 @@ class ContentGuard:
                 f"the content policy (unclip.safety.Policy) cannot be loaded ({e}); the server does not run "
                 "without it unless you pass --unsafe-disable-safety"
             ) from e
-        policy = Policy.default()
+        policy = Policy.from_file(settings.policy) if settings.policy else Policy.default()
         status = policy.status() if hasattr(policy, "status") else {}  # loads its models now, not per request
         event(log, logging.INFO, "content policy loaded", policy=repr(policy), checks=status)
         return cls(policy, metrics)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
+import math
 import os
 import tomllib
 import typing
@@ -63,6 +64,7 @@ class ServerSettings(Config):
     steps_preset: Literal["model", "fast", "fastest"] = "model"
     stage_settings: dict[str, Any] = field(default_factory=dict)  # e.g. {"decoder_steps": 10}
     default_size: Literal["256x256", "512x512", "1024x1024"] = "1024x1024"
+    policy: str | None = None  # content policy file (TOML/JSON) laid over the shipped default
     # auth
     api_keys: list[str] = field(default_factory=list)
     api_keys_file: str | None = None  # one key per line; blank lines and "#" comments ignored
@@ -85,6 +87,9 @@ class ServerSettings(Config):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     def __post_init__(self) -> None:
+        for name in ("url_ttl_s", "batch_wait_ms", "shutdown_timeout_s"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"{name} must be a finite number, got {getattr(self, name)!r}")
         positive = ("url_ttl_s", "storage_max_bytes", "storage_max_files", "max_batch_images", "max_queue",
                     "max_upload_bytes", "max_upload_pixels")
         for name in positive:
@@ -110,6 +115,9 @@ class ServerSettings(Config):
         from unclip.pipeline.unclip_pipeline import parse_stage_settings
 
         merged = {**STEP_PRESETS[self.steps_preset], **self.stage_settings}
+        for key, value in merged.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"stage_settings: {key} must be a finite number, got {value!r}")
         try:
             parse_stage_settings(SamplingConfig(), merged)
         except (TypeError, InputError, ConfigError) as e:
@@ -122,9 +130,11 @@ class ServerSettings(Config):
         if self.api_keys_file:
             path = Path(self.api_keys_file).expanduser()
             try:
-                lines = path.read_text().splitlines()
+                lines = path.read_text(encoding="utf-8").splitlines()
             except OSError as e:
                 raise ConfigError(f"api_keys_file {path}: cannot read ({e.strerror or e})") from e
+            except UnicodeDecodeError as e:
+                raise ConfigError(f"api_keys_file {path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
             for number, line in enumerate(lines, 1):
                 key = line.split("#", 1)[0].strip()
                 if key and any(c.isspace() for c in key):
@@ -211,9 +221,11 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, Any]:
 def read_config_file(path: str | Path) -> dict[str, Any]:
     path = Path(path).expanduser()
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"{path}: cannot read config file ({e.strerror or e})") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start}); is it the config file?") from None
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:

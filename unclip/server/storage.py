@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from unclip.errors import UnclipError
+
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{32}\.png$")
 
 
@@ -47,8 +49,7 @@ class ImageStore:
         self._index: OrderedDict[str, StoredFile] = OrderedDict()  # oldest first
         self._bytes = 0
         self.evicted = 0
-        self.images.mkdir(parents=True, exist_ok=True)
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        self._make_dirs()
         self._adopt_existing()
 
     # ------------------------------------------------------------------ public
@@ -104,6 +105,18 @@ class ImageStore:
             return len(self._index), self._bytes
 
     # ------------------------------------------------------------------ internals
+    def _make_dirs(self) -> None:
+        """images/ and tmp/ under the data directory, or an error naming data_dir and why."""
+        if self.root.exists() and not self.root.is_dir():
+            raise UnclipError(f"data_dir {self.root}: exists and is not a folder")
+        try:
+            self.images.mkdir(parents=True, exist_ok=True)
+            self.tmp.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UnclipError(f"data_dir {self.root}: cannot create {e.filename or self.root} ({e.strerror or e})") from None
+        if not os.access(self.images, os.W_OK | os.X_OK) or not os.access(self.tmp, os.W_OK | os.X_OK):
+            raise UnclipError(f"data_dir {self.root}: not writable (url results are stored there)")
+
     def _make_room(self, incoming: int) -> None:
         while self._index and (
             len(self._index) + 1 > self.max_files or self._bytes + incoming > self.max_bytes
