@@ -121,7 +121,7 @@ def test_folder_given_as_edit_image_or_mask(which, capsys, photo, tiny_model_dir
 
 # ---------------------------------------------------------------------- train
 def test_train_config_that_is_not_text(capsys, photo):
-    fails(capsys, ["train", "prior", "--config", str(photo)], f"--config {photo}: not a UTF-8 text file")
+    fails(capsys, ["train", "prior", "--config", str(photo)], f"{photo}: not a UTF-8 text file")
 
 
 def test_init_config_never_overwrites_without_overwrite(capsys, tmp_path):

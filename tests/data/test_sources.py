@@ -162,3 +162,22 @@ def test_dataset_level_errors(tmp_path):
 def test_brace_expansion():
     assert expand_braces("s3://b/{00..02}.tar") == ["s3://b/00.tar", "s3://b/01.tar", "s3://b/02.tar"]
     assert expand_braces("a{1..2}-{0..1}") == ["a1-0", "a1-1", "a2-0", "a2-1"]
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_a_manifest_that_is_not_utf8_is_a_data_error_naming_file_and_line(tmp_path, bom):
+    (tmp_path / "a.png").write_bytes(png())
+    good = json.dumps({"file": "a.png", "caption": "a red square"}).encode()
+    (tmp_path / "metadata.jsonl").write_bytes(bom + good + b"\n" + good.replace(b"red", b"caf\xe9"))
+    with pytest.raises(DataError, match="metadata.jsonl: line 2 is not UTF-8 text \\(byte 0xe9\\)"):
+        open_source(DataConfig(source=str(tmp_path)))
+
+
+@pytest.mark.parametrize(("key", "value"), [("num_workers", -1), ("min_image_size", -1), ("format", "zip")])
+def test_bad_data_config_values_are_config_errors_naming_the_key(key, value):
+    from unclip.utils.config import ConfigError
+
+    with pytest.raises(ConfigError, match=f"^{key} must be"):
+        DataConfig(**{key: value})
+    with pytest.raises(ConfigError, match=f"^run.toml.data: {key} must be"):
+        DataConfig.from_dict({key: value}, where="run.toml.data")

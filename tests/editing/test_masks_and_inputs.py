@@ -132,6 +132,14 @@ def test_corrupt_truncated_missing_and_non_image_files(tmp_path):
     assert load_image(good.getvalue()).size == (64, 64)
 
 
+def test_a_folder_is_reported_as_a_folder(tmp_path):
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    for source in (folder, str(folder)):
+        with pytest.raises(InputError, match=f"mask {folder}: is a folder, not an image file"):
+            load_image(source, "mask")
+
+
 def test_decompression_bombs_are_refused_before_decoding():
     with pytest.raises(InputError, match="100 megapixels"):
         load_image(png_claiming(10_000, 10_000))  # 100 MP: our limit (50 MP)

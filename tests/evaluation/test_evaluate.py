@@ -40,3 +40,37 @@ def test_a_refused_prompt_counts_as_a_miss_and_does_not_end_the_run(tiny_cascade
     assert report.seen.top5 == 0.75  # 4 captions: every generated image has its own in the top 5; the refused one is a miss
     assert len(list((tmp_path / "gen").glob("*.png"))) == 3
     assert "1 refused by the content policy" in report.summary()
+
+
+def write_dataset(root, metadata: bytes) -> None:
+    (root / "images").mkdir()
+    Image.new("RGB", (16, 16), "red").save(root / "images" / "0.png")
+    (root / "metadata.jsonl").write_bytes(metadata)
+
+
+def test_bad_counts_are_input_errors_naming_the_argument(tiny_cascade, tmp_path):
+    import pytest
+
+    from unclip.errors import InputError
+
+    write_dataset(tmp_path, json.dumps({"file": "images/0.png", "caption": "a red apple"}).encode())
+    pipe = UnCLIP(tiny_cascade, device="cpu")
+    for name, value in (("batch", 0), ("batch", -1), ("per_split", 0), ("max_real_per_concept", 0), ("batch", 1.5)):
+        with pytest.raises(InputError, match=f"{name}: must be a whole number of at least 1"):
+            evaluate(pipe, tmp_path, size=64, **{name: value}, **FAST)
+
+
+def test_metadata_that_is_not_utf8_is_an_input_error_naming_file_and_line(tiny_cascade, tiny_model_dir, tmp_path, capsys):
+    import pytest
+
+    from unclip.cli.main import main
+    from unclip.errors import InputError
+
+    good = json.dumps({"file": "images/0.png", "caption": "a red apple"}).encode()
+    write_dataset(tmp_path, good + b"\n" + good.replace(b"apple", b"caf\xe9"))
+    meta = tmp_path / "metadata.jsonl"
+    with pytest.raises(InputError, match="metadata.jsonl: line 2 is not UTF-8 text \\(byte 0xe9\\)"):
+        evaluate(UnCLIP(tiny_cascade, device="cpu"), tmp_path, size=64, **FAST)
+    assert main(["eval", "--data", str(tmp_path), "--model", str(tiny_model_dir), "--prompts", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"{meta}: line 2 is not UTF-8 text" in err and "Traceback" not in err

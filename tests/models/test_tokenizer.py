@@ -38,3 +38,18 @@ def test_missing_or_malformed_files_are_named(tiny_tokenizer, tmp_path):
     (tmp_path / "merges.txt").write_text("#version: 0.2\na b c\n")
     with pytest.raises(ModelFormatError, match="merges.txt"):
         load_tokenizer(tmp_path)
+
+
+def test_a_prompt_with_a_lone_surrogate_is_an_input_error(tiny_tokenizer):
+    from unclip.errors import InputError
+
+    with pytest.raises(InputError, match=r"prompt is not valid Unicode text \(unpaired surrogate '\\ud800' at character 0\)"):
+        tokenize(tiny_tokenizer, ["a red apple", "\ud800 apple"], 16)
+
+
+def test_generate_with_a_lone_surrogate_is_an_input_error(tiny_cascade):
+    from unclip.errors import InputError
+    from unclip.pipeline.unclip_pipeline import UnCLIP
+
+    with pytest.raises(InputError, match="prompt is not valid Unicode text"):
+        UnCLIP(tiny_cascade, device="cpu").generate("\ud800 apple", size=64, prior_candidates=1)

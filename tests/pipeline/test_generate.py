@@ -85,3 +85,29 @@ def test_bad_requests_raise_input_errors(pipe):
         pipe.generate("x", decoder_sampler="euler")
     with pytest.raises(TypeError, match="unknown stage setting"):
         pipe.generate("x", decoder_stepz=3)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "match"),
+    [
+        ("prior_candidates", 0, "prior_candidates"),
+        ("prior_candidates", -2, "prior_candidates"),
+        ("prior_steps", 0, "prior: steps"),
+        ("decoder_steps", -1, "decoder: steps"),
+        ("prior_guidance", float("nan"), "prior: guidance"),
+        ("decoder_guidance", float("inf"), "decoder: guidance"),
+        ("decoder_eta", float("nan"), "decoder: eta"),
+        ("upsampler_256_eta", -0.5, "upsampler_256: eta"),
+    ],
+)
+def test_bad_stage_settings_raise_input_errors_naming_the_setting(pipe, setting, value, match):
+    with pytest.raises(InputError, match=match):
+        pipe.generate("x", **{**FAST, setting: value})
+
+
+def test_sampling_config_rejects_non_finite_edit_guidance():
+    from unclip.pipeline.cascade import SamplingConfig
+    from unclip.utils.config import ConfigError
+
+    with pytest.raises(ConfigError, match="edit_guidance"):
+        SamplingConfig.from_dict({"edit_guidance": float("nan")})

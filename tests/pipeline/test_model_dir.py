@@ -93,3 +93,24 @@ def test_not_a_model_directory(tmp_path):
         load_cascade(tmp_path / "nope")
     with pytest.raises(ModelFormatError, match="model_index.json: missing"):
         load_cascade(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("device", "match"),
+    [
+        ("nonsense", "device 'nonsense': not a device name"),
+        ("cuda:7x", "device 'cuda:7x': not a device name"),
+        pytest.param(
+            "cuda",
+            "device 'cuda': CUDA is not available here",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA"),
+        ),
+    ],
+)
+def test_bad_device_is_an_input_error_naming_it(tiny_model_dir, tiny_cascade, device, match):
+    from unclip.errors import InputError
+
+    with pytest.raises(InputError, match=match):
+        UnCLIP.from_pretrained(tiny_model_dir, device=device)
+    with pytest.raises(InputError, match=match):
+        UnCLIP(tiny_cascade, device=device)

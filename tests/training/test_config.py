@@ -94,3 +94,29 @@ def test_init_config_writes_a_loadable_commented_config(tmp_path):
     assert "caption_dropout = 0.1  # replace the caption with the empty caption (paper: 10%)" in text
     cfg = load_train_config(path, "prior")
     assert (cfg.data.source, cfg.stage.clip, cfg.stage.model.width) == ("d", "runs/c", 64)
+
+
+@pytest.mark.parametrize("name", ["prior.toml", "prior.json", "prior.yaml"])
+def test_a_config_that_is_not_utf8_is_a_config_error_naming_the_file(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b'run_dir = "caf\xe9"\n')  # Latin-1, not UTF-8
+    with pytest.raises(ConfigError, match=f"{name}: not a UTF-8 text file \\(byte 0xe9 at offset 14\\)"):
+        load_train_config(path, "prior")
+
+
+def test_a_sampling_config_that_is_not_utf8_is_a_config_error_naming_the_file(tmp_path):
+    from unclip.pipeline.cascade import SamplingConfig
+
+    path = tmp_path / "sampling.json"
+    path.write_bytes(b"\xff\xfe{}")  # UTF-16
+    with pytest.raises(ConfigError, match="sampling.json: not a UTF-8 text file"):
+        SamplingConfig.load(path)
+
+
+def test_cli_export_reports_a_sampling_file_that_is_not_utf8(tmp_path, capsys):
+    path = tmp_path / "sampling.json"
+    path.write_bytes(b"\xff\xfe{}")
+    runs = ["--clip", "c", "--prior", "p", "--decoder", "d", "--upsampler-256", "u"]  # not read: sampling is first
+    rc = main(["train", "export", *runs, "--sampling", str(path), "-o", str(tmp_path / "model")])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"{path}: not a UTF-8 text file" in err and "Traceback" not in err

@@ -173,20 +173,9 @@ def check_text(text: str, what: str) -> None:
 
 def check_device(name: str | None) -> None:
     """A --device value names a device torch knows and this machine has (None: the automatic choice)."""
-    if name is None:
-        return
-    import torch
+    from unclip.utils.device import resolve_device
 
-    try:
-        device = torch.device(name)
-    except (RuntimeError, ValueError):
-        raise InputError(f"--device {name!r}: not a device name; use cpu, cuda, cuda:N or mps") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"--device {name!r}: CUDA is not available here (this torch build or machine has no GPU)")
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise InputError(f"--device {name!r}: there is no such GPU ({torch.cuda.device_count()} visible)")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise InputError(f"--device {name!r}: MPS is not available on this machine")
+    resolve_device(name, what="--device")
 
 
 def check_out_dir(path: str | Path, flag: str = "-o/--out") -> Path:
@@ -226,22 +215,6 @@ def check_new_file(path: str | Path, flag: str, overwrite: bool = False) -> Path
         raise InputError(f"{flag} {path}: already exists (pass --overwrite to replace it)")
     check_out_dir(path.parent, flag=f"{flag} {path}: folder")
     return path
-
-
-def check_utf8_file(path: str | Path, flag: str) -> None:
-    """A text file the user names (a config) must be UTF-8; a missing one is left to its loader's message."""
-    path = Path(path)
-    if not path.is_file():
-        return
-    try:
-        path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise InputError(
-            f"{flag} {path}: not a UTF-8 text file (byte 0x{e.object[e.start]:02x} at offset {e.start}); "
-            "is it the right file?"
-        ) from None
-    except OSError as e:
-        raise InputError(f"{flag} {path}: cannot read ({e.strerror or e})") from None
 
 
 def write_file(path: Path, text: str, flag: str) -> None:

@@ -19,7 +19,6 @@ from unclip.cli.common import (
     stage_settings,
     write_images,
 )
-from unclip.errors import InputError
 
 DECODER_STAGES = ("decoder", "upsampler_256", "upsampler_1024")
 
@@ -44,17 +43,10 @@ def add_fit_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def check_not_folder(path: str | None, what: str) -> None:
-    """An input image path that is a folder gets its own message (the loader would say "no such file")."""
-    if path is not None and Path(path).is_dir():
-        raise InputError(f"{what} {path}: is a folder, not an image file")
-
-
 def load_and_explain(what: str, path: str, size: int, fit: str):  # type: ignore[no-untyped-def]
     """Load an input image (clear errors for bad files) and say what will happen to its size and shape."""
     from unclip.pipeline.editing.inputs import load_image, plan_fit
 
-    check_not_folder(path, what)
     image = load_image(path, what)
     note(f"{what} {path}: {plan_fit(image.size, size, fit).describe()}")  # type: ignore[arg-type]
     return image
@@ -95,14 +87,16 @@ def add_inpaint_options(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from unclip.pipeline.editing.inputs import load_image
+
     check_text(args.prompt, "prompt")
     image = load_and_explain("image", args.image, args.size, args.fit)
-    check_not_folder(args.mask, "mask")
+    mask = load_image(args.mask, "mask") if args.mask is not None else None  # checked before the model loads
     check_out_dir(args.out)
     pipe = load_pipeline(args)
     images = pipe.edit(
         image,
-        args.mask,
+        mask,
         args.prompt,
         n=args.n,
         size=args.size,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from unclip.cli.common import non_negative_int, positive_int, prepare_out_dir
+from unclip.cli.common import check_out_dir, non_negative_int, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from unclip.data.config import DataConfig
     from unclip.training.embed import embed_dataset
 
-    prepare_out_dir(args.out, "--out")
+    check_out_dir(args.out, "--out")  # created by the first write: a run that fails early leaves nothing
     if args.threads:
         torch.set_num_threads(args.threads)
     data = DataConfig(

@@ -15,7 +15,7 @@ from unclip.cli.common import (
     stage_settings,
     write_images,
 )
-from unclip.cli.edit import add_inpaint_options, check_not_folder, note
+from unclip.cli.edit import add_inpaint_options, note
 from unclip.errors import InputError
 
 
@@ -32,7 +32,6 @@ def run(args: argparse.Namespace) -> int:
     from unclip.pipeline.editing.outpaint import plan_outpaint
 
     check_text(args.prompt, "prompt")
-    check_not_folder(args.image, "image")
     image = load_image(args.image, "image")
     check_out_dir(args.out)
     pipe = load_pipeline(args)

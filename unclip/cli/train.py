@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from unclip.cli.common import check_new_file, check_utf8_file, write_file
+from unclip.cli.common import check_new_file, write_file
 from unclip.errors import InputError
 from unclip.training.config import STAGES
 
@@ -73,7 +73,6 @@ def _run_train(args: argparse.Namespace) -> int:
     from unclip.training.config import load_train_config
     from unclip.training.trainer import train
 
-    check_utf8_file(args.config, "--config")
     cfg = load_train_config(args.config, args.stage, args.set)
     result = train(cfg, resume=args.resume)
     if result.stopped_by:
@@ -107,8 +106,6 @@ def _run_export(args: argparse.Namespace) -> int:
 
     check_export_dir(Path(args.out), args.overwrite)
     dtype = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
-    if args.sampling:
-        check_utf8_file(args.sampling, "--sampling")
     sampling = SamplingConfig.load(args.sampling) if args.sampling else None
     out = export_model(
         args.out, args.clip, {k: v for k, v in slots.items() if v}, args.weights, dtype,

@@ -10,7 +10,7 @@ from unclip.data.manifest import index_manifest
 from unclip.data.records import DataError
 from unclip.data.shards import TarShardSource, default_index_cache, list_shards
 from unclip.data.source import ImageTextSource, is_url
-from unclip.utils.config import Config
+from unclip.utils.config import Config, ConfigError
 
 FORMATS = ("auto", "folder", "shards", "manifest")
 MANIFEST_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".ndjson")
@@ -32,11 +32,11 @@ class DataConfig(Config):
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
-            raise ValueError(f"format must be one of {list(FORMATS)}, got {self.format!r}")
+            raise ConfigError(f"format must be one of {list(FORMATS)}, got {self.format!r}")
         if self.num_workers < 0:
-            raise ValueError(f"num_workers must be >= 0, got {self.num_workers}")
+            raise ConfigError(f"num_workers must be >= 0, got {self.num_workers}")
         if self.min_image_size < 0:
-            raise ValueError(f"min_image_size must be >= 0, got {self.min_image_size}")
+            raise ConfigError(f"min_image_size must be >= 0, got {self.min_image_size}")
 
 
 def detect_format(source: str) -> str:

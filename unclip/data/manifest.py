@@ -23,6 +23,16 @@ IMAGE_COLUMNS = ("file", "image", "path", "filepath", "image_path", "url")
 CAPTION_COLUMNS = ("caption", "text", "prompt", "title")
 
 
+def _decode(data: bytes, path: str) -> str:
+    """A text manifest's bytes as text (UTF-8, with or without a byte-order mark)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        start = e.start + (len(data) - len(e.object))  # utf-8-sig reports offsets past the mark
+        line = data.count(b"\n", 0, start) + 1
+        raise DataError(f"{path}: line {line} is not UTF-8 text (byte 0x{data[start]:02x}); save it as UTF-8") from None
+
+
 def _rows(path: str) -> Iterator[dict[str, Any]]:
     suffix = path.lower().rsplit(".", 1)[-1]
     try:
@@ -36,7 +46,7 @@ def _rows(path: str) -> Iterator[dict[str, Any]]:
             yield from table.to_pylist()
             return
         with fsspec.open(path, "rb") as f:
-            text = f.read().decode("utf-8-sig")
+            text = _decode(f.read(), path)
     except FileNotFoundError as e:
         raise DataError(f"{path}: manifest not found") from e
     except OSError as e:

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from unclip.errors import InputError
 from unclip.evaluation.metrics import frechet_distance, retrieval_accuracy
 from unclip.evaluation.prompts import load_concepts
 from unclip.safety import ContentPolicyViolation
@@ -63,6 +64,13 @@ def _embed_images(pipe, images: list[Image.Image], batch: int = 64) -> torch.Ten
     return torch.cat(out).float().cpu()
 
 
+def check_counts(**counts: Any) -> None:
+    """Each named argument is a whole number >= 1 (InputError naming the first that is not)."""
+    for name, value in counts.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(f"{name}: must be a whole number of at least 1, got {value!r}")
+
+
 def evaluate(
     pipe,  # type: ignore[no-untyped-def]
     dataset: str | Path,
@@ -76,6 +84,7 @@ def evaluate(
     **stage_settings: Any,
 ) -> EvalReport:
     t0 = time.perf_counter()
+    check_counts(per_split=per_split, batch=batch, max_real_per_concept=max_real_per_concept)
     concepts = load_concepts(dataset, per_split)
     captions = [c.caption for c in concepts]
     generated: list[Image.Image | None] = []  # None: refused by the content policy

@@ -21,6 +21,21 @@ def _stable_order(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def read_metadata(meta: Path) -> str:
+    """The text of a dataset's metadata.jsonl; unreadable or non-UTF-8 files are an InputError naming it."""
+    try:
+        data = meta.read_bytes()
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise InputError(
+            f"{meta}: line {line} is not UTF-8 text (byte 0x{data[e.start]:02x}); "
+            "evaluation needs a dataset written by `unclip data`"
+        ) from None
+    except OSError as e:
+        raise InputError(f"{meta}: cannot read ({e.strerror or e})") from None
+
+
 def load_concepts(dataset: str | Path, per_split: int) -> list[EvalConcept]:
     """Up to `per_split` seen and `per_split` unseen concepts, chosen by a hash (the same list every run)."""
     root = Path(dataset)
@@ -28,7 +43,7 @@ def load_concepts(dataset: str | Path, per_split: int) -> list[EvalConcept]:
     if not meta.is_file():
         raise InputError(f"{meta}: missing: evaluation needs a dataset written by `unclip data` (metadata.jsonl)")
     by_concept: dict[tuple[str, str], EvalConcept] = {}
-    for n, line in enumerate(meta.read_text().splitlines(), 1):
+    for n, line in enumerate(read_metadata(meta).splitlines(), 1):
         if not line.strip():
             continue
         try:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from unclip.errors import ModelFormatError
+from unclip.errors import InputError, ModelFormatError
 
 if TYPE_CHECKING:
     from transformers import CLIPTokenizer
@@ -125,7 +125,21 @@ class Tokens:
     mask: torch.Tensor  # [B, L] bool, True for real tokens (BOS ... EOS)
 
 
+def check_unicode(prompts: list[str]) -> None:
+    """Each prompt must be encodable text: a lone surrogate (e.g. from bytes decoded with
+    "surrogateescape") is not, and the tokenizer library would fail on it with a TypeError."""
+    for prompt in prompts:
+        try:
+            prompt.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise InputError(
+                f"prompt is not valid Unicode text (unpaired surrogate {prompt[e.start]!a} at character "
+                f"{e.start}): {ascii(prompt)[:60]}"
+            ) from None
+
+
 def tokenize(tokenizer: CLIPTokenizer, prompts: list[str], max_length: int) -> Tokens:
     """Tokenise to exactly `max_length` tokens (pad with EOS, truncate keeping the final EOS)."""
+    check_unicode(prompts)
     enc = tokenizer(prompts, padding="max_length", max_length=max_length, truncation=True, return_tensors="pt")
     return Tokens(ids=enc["input_ids"], mask=enc["attention_mask"].bool())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -49,8 +50,10 @@ class StageSampling(Config):
             raise ValueError(f"sampler must be 'ddpm', 'ddim' or 'dpm++2m', got {self.sampler!r}")
         if self.steps < 1:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
-        if self.guidance < 0:
-            raise ValueError(f"guidance must be >= 0, got {self.guidance}")
+        if not (math.isfinite(self.guidance) and self.guidance >= 0):
+            raise ValueError(f"guidance must be a finite number >= 0, got {self.guidance}")
+        if not (math.isfinite(self.eta) and self.eta >= 0):
+            raise ValueError(f"eta must be a finite number >= 0, got {self.eta}")
         if not 0 < self.start <= 1:
             raise ValueError(f"start must be in (0, 1], got {self.start}")
 
@@ -69,10 +72,12 @@ class SamplingConfig(Config):
     edit_context: float = 0.0  # an edit's image embedding: slerp from the prompt's prior sample (0) toward the CLIP embedding of the picture's kept pixels (1)
 
     def __post_init__(self) -> None:
+        if self.prior_candidates < 1:
+            raise ValueError(f"prior_candidates: must be at least 1, got {self.prior_candidates}")
         if self.edit_method not in ("auto", "trained", "zero-shot"):
             raise ValueError(f"edit_method: must be auto, trained or zero-shot, got {self.edit_method!r}")
-        if self.edit_guidance is not None and self.edit_guidance < 0:
-            raise ValueError(f"edit_guidance: must be >= 0, got {self.edit_guidance}")
+        if self.edit_guidance is not None and not (math.isfinite(self.edit_guidance) and self.edit_guidance >= 0):
+            raise ValueError(f"edit_guidance: must be a finite number >= 0, got {self.edit_guidance}")
         if not 0.0 <= self.edit_context <= 1.0:
             raise ValueError(f"edit_context: must be between 0 and 1, got {self.edit_context}")
         for stage in ("prior", "decoder"):

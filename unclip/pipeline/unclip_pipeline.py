@@ -18,7 +18,7 @@ from unclip.pipeline import stages
 from unclip.pipeline.cascade import Cascade, SamplingConfig
 from unclip.pipeline.model_dir import load_cascade, save_cascade
 from unclip.safety import Policy
-from unclip.utils.device import auto_dtype, default_device
+from unclip.utils.device import auto_dtype, resolve_device
 from unclip.utils.images import tensor_to_pil
 
 SIZES = (64, 256, 512, 1024)
@@ -71,7 +71,7 @@ class UnCLIP:
         safety: bool = True,
         policy: Policy | None = None,
     ):
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = resolve_device(device)
         self.cascade = cascade.to(device=self.device).eval()
         if self.device.type == "cpu":
             # oneDNN's CPU convolutions run faster on channels-last (NHWC) weights and activations.
@@ -107,7 +107,7 @@ class UnCLIP:
     ) -> UnCLIP:
         """Load a model directory (`None`: the embedded default model). The default dtype is fp16 on
         CUDA/MPS, bf16 on CPUs that compute bf16 natively (AVX512-BF16, AMX) and fp32 elsewhere."""
-        device = torch.device(device) if device is not None else default_device()
+        device = resolve_device(device)
         if dtype is None:
             dtype = auto_dtype(device)
         path = Path(path) if path is not None else default_model_path()

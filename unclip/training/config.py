@@ -20,7 +20,7 @@ from unclip.models.clip import ClipConfig
 from unclip.models.decoder import DecoderConfig
 from unclip.models.prior import PriorConfig
 from unclip.models.upsampler import UpsamplerConfig
-from unclip.utils.config import Config, ConfigError
+from unclip.utils.config import Config, ConfigError, read_text_file
 
 STAGES = ("clip", "prior", "decoder", "upsampler")
 PRECISIONS = ("no", "fp16", "bf16")
@@ -237,7 +237,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
-    text = path.read_text(encoding="utf-8")
+    text = read_text_file(path)
     suffix = path.suffix.lower()
     try:
         if suffix == ".toml":

@@ -111,9 +111,7 @@ class Config:
             raise ConfigError(f"{where}: missing required key(s) {missing}")
         try:
             return cls(**kwargs)
-        except (TypeError, ValueError) as e:
-            if isinstance(e, ConfigError):
-                raise
+        except (TypeError, ValueError) as e:  # __post_init__'s checks (nested configs were built above)
             raise ConfigError(f"{where}: {e}") from e
 
     def to_dict(self) -> dict[str, Any]:
@@ -134,11 +132,25 @@ class Config:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"{path}: config file not found")
+        text = read_text_file(path)
         try:
-            data = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
             raise ConfigError(f"{path}: not valid JSON ({e})") from e
         return cls.from_dict(data, where=str(path))
+
+
+def read_text_file(path: Path) -> str:
+    """The text of a config file. One that cannot be read or is not UTF-8 is a ConfigError naming it."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"{path}: not a UTF-8 text file (byte 0x{e.object[e.start]:02x} at offset {e.start}); "
+            "is it the right file?"
+        ) from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror or e})") from None
 
 
 def _plain(v: Any) -> Any:

@@ -47,6 +47,8 @@ def load_image(source: ImageSource, what: str = "image") -> Image.Image:
         check_pixels(source, what)
         return source
     label = f"{what} {source}" if isinstance(source, (str, Path)) else what
+    if isinstance(source, (str, Path)) and Path(source).is_dir():
+        raise InputError(f"{label}: is a folder, not an image file")
     if isinstance(source, (str, Path)) and not Path(source).is_file():
         raise InputError(f"{label}: no such file")
     fp = io.BytesIO(source) if isinstance(source, bytes) else source
