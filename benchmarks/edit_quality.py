@@ -159,9 +159,28 @@ def run_variations(pipe, args: argparse.Namespace, settings: dict) -> list[dict]
             e = pipe.cascade.clip.embed_pil(outs).float()
             sims = (e / e.norm(dim=-1, keepdim=True)) @ sources.T  # [n, photos]
         for k in range(len(outs)):
-            others = [float(sims[k, j]) for j in range(len(names)) if j != i]
-            rows.append({"image": name, "k": k, "to_source": float(sims[k, i]), "to_other_max": max(others)})
+            others = {names[j]: float(sims[k, j]) for j in range(len(names)) if j != i}
+            nearest = max(others, key=others.__getitem__)
+            rows.append(
+                {
+                    "image": name,
+                    "k": k,
+                    "to_source": float(sims[k, i]),
+                    "to_other_max": others[nearest],
+                    "nearest_other": nearest,
+                }
+            )
     return rows
+
+
+def source_similarity(pipe, names: list[str], size: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """CLIP cosine between each pair of the photos themselves: how finely the judge of the vary check
+    tells them apart (a variation must land nearer its source than this gap allows)."""
+    with torch.inference_mode():
+        e = pipe.cascade.clip.embed_pil([photo(n, size) for n in names]).float()
+        e = e / e.norm(dim=-1, keepdim=True)
+        sims = e @ e.T
+    return {f"{a}-{b}": float(sims[i, j]) for i, a in enumerate(names) for j, b in enumerate(names) if i < j}
 
 
 def run_reconstruction(pipe, args: argparse.Namespace, settings: dict) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
@@ -188,7 +207,10 @@ def run_reconstruction(pipe, args: argparse.Namespace, settings: dict) -> list[d
 
 
 def summarise(
-    inpaint: list[dict], vary: list[dict], recon: list[dict] | None = None
+    inpaint: list[dict],
+    vary: list[dict],
+    recon: list[dict] | None = None,
+    sources: dict[str, float] | None = None,
 ) -> tuple[list[str], bool]:  # type: ignore[type-arg]
     lines, ok = [], True
     by_method: dict[str, list[dict]] = {}  # type: ignore[type-arg]
@@ -226,7 +248,17 @@ def summarise(
         )
     if vary:
         closer = sum(r["to_source"] > r["to_other_max"] for r in vary)
-        check("vary", closer == len(vary), f"{closer}/{len(vary)} variations closest to their source")
+        parts = []
+        for name in dict.fromkeys(r["image"] for r in vary):
+            rs = [r for r in vary if r["image"] == name]
+            misses = sorted({r["nearest_other"] for r in rs if r["to_source"] <= r["to_other_max"]})
+            won = sum(r["to_source"] > r["to_other_max"] for r in rs)
+            parts.append(f"{name} {won}/{len(rs)}" + (f" (the rest nearer {', '.join(misses)})" if misses else ""))
+        detail = "; ".join(parts)
+        check("vary", closer == len(vary), f"{closer}/{len(vary)} variations closest to their source: {detail}")
+        if sources:
+            pairs = ", ".join(f"{k} {v:.3f}" for k, v in sources.items())
+            lines.append(f"     (the judge, the model's CLIP, between the photos themselves: {pairs})")
     if recon:
         better = sum(r["inverted"] < r["variation"] for r in recon)
         detail = ", ".join(f"{r['image']} {r['inverted']:.1f} vs {r['variation']:.1f}" for r in recon)
@@ -285,8 +317,16 @@ def run(pipe, args: argparse.Namespace) -> dict:  # type: ignore[no-untyped-def,
     inpaint = run_inpainting(pipe, args, settings)
     vary = run_variations(pipe, args, settings) if args.variations else []
     recon = run_reconstruction(pipe, args, settings) if args.variations else []
-    lines, ok = summarise(inpaint, vary, recon)
-    return {"inpainting": inpaint, "variations": vary, "reconstruction": recon, "summary": lines, "ok": ok}
+    sources = source_similarity(pipe, list(PHOTOS), args.size) if args.variations else {}
+    lines, ok = summarise(inpaint, vary, recon, sources)
+    return {
+        "inpainting": inpaint,
+        "variations": vary,
+        "reconstruction": recon,
+        "source_similarity": sources,
+        "summary": lines,
+        "ok": ok,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from PIL import Image
 from unclip.diffusion import NoiseSchedule, make_betas, make_sampler, sample_loop
 from unclip.errors import InputError
 from unclip.pipeline.editing.blend import soften_seam
-from unclip.pipeline.editing.inpaint import Known, repaint_hook, resolve_method
+from unclip.pipeline.editing.inpaint import RESAMPLE_FROM, Known, repaint_hook, resolve_method
 
 from .conftest import FAST, box_mask, noise_image
 
@@ -173,6 +173,27 @@ def test_repaint_resampling_keeps_the_known_region_and_calls_the_model_more():
         assert torch.equal(
             torch.where(known.keep, x, 0), torch.where(known.keep, known.pixels.expand_as(x), 0)
         )
+
+
+def test_repaint_resampling_from_a_later_step_leaves_the_early_steps_alone():
+    """The trained method resamples only in the late half of the steps: the early steps (high noise,
+    what the fill shows) run once each, every later step but the last runs `resample` times."""
+    schedule = NoiseSchedule(make_betas("cosine", 1000))
+    calls = []
+
+    def model_fn(x, t):
+        calls.append(int(t[0]))
+        return torch.zeros_like(x)
+
+    known = Known(torch.rand(1, 3, 8, 8) * 2 - 1, torch.rand(1, 1, 8, 8) > 0.5)
+    sampler = make_sampler("ddim", schedule, 6)
+    g = torch.Generator().manual_seed(0)
+    hook = repaint_hook(known, sampler, g, model_fn, resample=2, resample_from=3)
+    sample_loop(model_fn, torch.randn(1, 3, 8, 8, generator=g), sampler, g, on_step=hook)
+    steps = [int(t) for t in sampler.timesteps]
+    # steps 0-2 once; steps 3 and 4 twice (step then one RePaint pass); the final step once
+    assert calls == steps[:3] + [steps[3]] * 2 + [steps[4]] * 2 + steps[5:]
+    assert RESAMPLE_FROM["trained"] > 0 and RESAMPLE_FROM["zero-shot"] == 0
 
 
 def test_seam_softening_removes_a_colour_offset_inside_the_hole_only():

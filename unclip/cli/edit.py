@@ -67,7 +67,8 @@ def add_inpaint_options(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="R",
-        help="RePaint resampling passes per decoder step (default 3 zero-shot, 1 trained)",
+        help="RePaint passes per decoder step (default 3 at every step for zero-shot; 2 for trained, in "
+        "the late half of the steps only)",
     )
     g.add_argument(
         "--blend",

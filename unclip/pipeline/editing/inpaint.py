@@ -3,7 +3,8 @@
 Every stage keeps the known pixels: the 64 px decoder and each upsampler get the known image and
 keep mask at their own size. *trained*: the `*_inpaint` networks see them as 4 extra input channels
 (GLIDE); *zero-shot*: plain networks, with the known region replaced by its forward-noised original
-after every step and, in the decoder, RePaint resampling (re-noise one step and denoise again). In
+after every step. In the decoder both use RePaint resampling (re-noise one step and denoise again):
+zero-shot at every step, trained in the late half of the steps only (`RESAMPLE_FROM`). In
 both methods the forward-noised known region is pasted after each step, so every stage ends with the
 known pixels at that size. The result is finished in pixel space: the seam is softened inside the
 edit region only, and the original pixels are pasted back outside it exactly (uint8).
@@ -39,7 +40,13 @@ if TYPE_CHECKING:
 Method = Literal["auto", "trained", "zero-shot"]
 METHODS = ("auto", "trained", "zero-shot")
 ModelFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-DEFAULT_RESAMPLE = {"trained": 1, "zero-shot": 3}
+DEFAULT_RESAMPLE = {"trained": 2, "zero-shot": 3}
+# From which fraction of the decoder's steps RePaint resampling runs. The early, noisy steps decide what
+# the fill shows; the late ones its detail and how it meets the border. The trained decoder sees the
+# known pixels, so it needs no help early on, and resampling there only weakens the prompt; resampling
+# its late half measured seam 2.00 -> 1.86 with the same prompt gain (+0.272; all steps: 1.83 but
+# +0.207). Zero-shot needs the passes from the start: its network sees the known region only via x_t.
+RESAMPLE_FROM = {"trained": 0.5, "zero-shot": 0.0}
 
 
 def resolve_method(pipe: UnCLIP, method: str) -> Literal["trained", "zero-shot"]:
@@ -107,14 +114,16 @@ def repaint_hook(
     generator: torch.Generator | None,
     model_fn: ModelFn | None = None,
     resample: int = 1,
+    resample_from: int = 0,
 ) -> stages.StepHook:
     """`on_step` for `sample_loop`: paste the noised known region after each step; with `resample` > 1,
-    re-noise back to the step's start and denoise again (RePaint), `resample - 1` more times."""
+    from step index `resample_from` on, re-noise back to the step's start and denoise again (RePaint),
+    `resample - 1` more times."""
 
     def on_step(x: torch.Tensor, i: int) -> torch.Tensor:
         t_from, t_to = sampler.timesteps[i], sampler.prev_timestep(i)
         x = known.paste(x, t_to, generator, sampler.schedule)
-        if t_to < 0 or model_fn is None:
+        if t_to < 0 or model_fn is None or i < resample_from:
             return x
         for _ in range(resample - 1):
             x = q_sample_between(sampler.schedule, x, t_to, t_from, generator)
@@ -154,7 +163,8 @@ def inpaint_tensors(
     sampler = stages.stage_sampler(decoder.config.diffusion, sampling.decoder)
     x_T = randn((b, 3, k.pixels.shape[-1], k.pixels.shape[-1]), generator, pipe.device)
     x_T = k.paste(x_T, sampler.timesteps[0], generator, sampler.schedule)
-    hook = repaint_hook(k, sampler, generator, model_fn, resample)
+    start = round(RESAMPLE_FROM[method] * len(sampler.timesteps))
+    hook = repaint_hook(k, sampler, generator, model_fn, resample, start)
     x = sample_loop(
         model_fn, x_T, sampler, generator, on_step=hook, progress=stages._progress("decoder", progress)
     )
