@@ -105,6 +105,26 @@ def test_bad_stage_settings_raise_input_errors_naming_the_setting(pipe, setting,
         pipe.generate("x", **{**FAST, setting: value})
 
 
+def test_switching_a_ddim_stage_with_eta_to_another_sampler_drops_the_eta(tiny_cascade):
+    """A model may store DDIM with eta 1 (the default model's decoder); `decoder_sampler="ddpm"` alone
+    must then run, not fail at the decoder for an eta it did not give. An explicit eta for a sampler
+    that takes none is an error before any network runs."""
+    sampling = tiny_cascade.sampling.with_overrides({"decoder": {"sampler": "ddim", "eta": 1.0}})
+    pipe = UnCLIP(type(tiny_cascade)(tiny_cascade.tokenizer, tiny_cascade.modules, sampling), device="cpu")
+    out = pipe.generate_tensors("a dog", size=64, seed=0, decoder_sampler="ddpm", **FAST)
+    assert torch.isfinite(out).all()
+    assert sampling.with_overrides({"decoder": {"sampler": "ddpm"}}).decoder.eta == 0.0
+    assert sampling.with_overrides({"decoder": {"steps": 3}}).decoder.eta == 1.0  # same sampler: kept
+    calls = []
+    handle = pipe.cascade.prior.register_forward_pre_hook(lambda *a: calls.append(1))
+    try:
+        with pytest.raises(InputError, match="eta applies to the 'ddim' sampler only"):
+            pipe.generate("a dog", decoder_sampler="ddpm", decoder_eta=0.5, **FAST)
+    finally:
+        handle.remove()
+    assert calls == []  # refused before the prior ran
+
+
 def test_sampling_config_rejects_non_finite_edit_guidance():
     from unclip.pipeline.cascade import SamplingConfig
     from unclip.utils.config import ConfigError

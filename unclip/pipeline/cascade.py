@@ -54,6 +54,8 @@ class StageSampling(Config):
             raise ValueError(f"guidance must be a finite number >= 0, got {self.guidance}")
         if not (math.isfinite(self.eta) and self.eta >= 0):
             raise ValueError(f"eta must be a finite number >= 0, got {self.eta}")
+        if self.eta != 0 and self.sampler != "ddim":
+            raise ValueError(f"eta applies to the 'ddim' sampler only, got eta={self.eta} for {self.sampler!r}")
         if not 0 < self.start <= 1:
             raise ValueError(f"start must be in (0, 1], got {self.start}")
 
@@ -92,7 +94,10 @@ class SamplingConfig(Config):
                 continue
             if stage not in data:
                 raise ValueError(f"unknown stage {stage!r}; stages: prior, decoder, upsampler_256, upsampler_1024")
-            data[stage].update({k: v for k, v in values.items() if v is not None})
+            given = {k: v for k, v in values.items() if v is not None}
+            if given.get("sampler", "ddim") != "ddim" and "eta" not in given:
+                given["eta"] = 0.0  # a stored eta is DDIM's noise level; the other samplers take none
+            data[stage].update(given)
         return SamplingConfig.from_dict(data)
 
 
