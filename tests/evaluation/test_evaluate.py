@@ -74,3 +74,23 @@ def test_metadata_that_is_not_utf8_is_an_input_error_naming_file_and_line(tiny_c
     assert main(["eval", "--data", str(tmp_path), "--model", str(tiny_model_dir), "--prompts", "1"]) == 2
     err = capsys.readouterr().err
     assert f"{meta}: line 2 is not UTF-8 text" in err and "Traceback" not in err
+
+
+def test_a_broken_real_image_fails_before_any_generation(tiny_cascade, tmp_path):
+    """The real images are read first: a truncated one is an InputError naming it, and no time is
+    spent generating for a run that cannot finish."""
+    import pytest
+
+    from unclip.errors import InputError
+
+    write_dataset(tmp_path, json.dumps({"file": "images/0.png", "caption": "a red apple"}).encode())
+    (tmp_path / "images" / "0.png").write_bytes((tmp_path / "images" / "0.png").read_bytes()[:40])
+    pipe = UnCLIP(tiny_cascade, device="cpu")
+    calls = []
+    handle = pipe.cascade.prior.register_forward_pre_hook(lambda *a: calls.append(1))
+    try:
+        with pytest.raises(InputError, match=r"0\.png: cannot read this real image"):
+            evaluate(pipe, tmp_path, size=64, **FAST)
+    finally:
+        handle.remove()
+    assert calls == []

@@ -64,6 +64,18 @@ def _embed_images(pipe, images: list[Image.Image], batch: int = 64) -> torch.Ten
     return torch.cat(out).float().cpu()
 
 
+def _load_real(paths: list[Path]) -> list[Image.Image]:
+    """The real images as RGB; an unreadable one is an InputError naming its file."""
+    images = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                images.append(image.convert("RGB"))
+        except (OSError, Image.DecompressionBombError) as e:
+            raise InputError(f"{path}: cannot read this real image of the dataset ({e})") from None
+    return images
+
+
 def check_counts(**counts: Any) -> None:
     """Each named argument is a whole number >= 1 (InputError naming the first that is not)."""
     for name, value in counts.items():
@@ -87,6 +99,11 @@ def evaluate(
     check_counts(per_split=per_split, batch=batch, max_real_per_concept=max_real_per_concept)
     concepts = load_concepts(dataset, per_split)
     captions = [c.caption for c in concepts]
+    # The real images are read before any generation, so a broken one fails the run at once.
+    real_images = {
+        split: _load_real([p for c in concepts if c.split == split for p in c.images[:max_real_per_concept]])
+        for split in ("train", "holdout")
+    }
     generated: list[Image.Image | None] = []  # None: refused by the content policy
     iterator = range(0, len(captions), batch)
     if progress:
@@ -117,12 +134,11 @@ def evaluate(
         ok = [i for i in idx if generated[i] is not None]
         acc = retrieval_accuracy(gen[ok], text, targets[ok]) if ok else {1: 0.0, 5: 0.0}
         share = len(ok) / len(idx)  # a refused prompt is a miss
-        real_paths = [p for i in idx for p in concepts[i].images[:max_real_per_concept]]
-        real = _embed_images(pipe, [Image.open(p).convert("RGB") for p in real_paths])
+        real = _embed_images(pipe, real_images[split])
         scores[split] = SplitScores(
             prompts=len(idx), top1=acc[1] * share, top5=acc[5] * share,
             fid_clip=frechet_distance(gen[ok], real) if len(ok) > 1 else float("nan"),
-            real_images=len(real_paths), refused=len(idx) - len(ok),
+            real_images=len(real_images[split]), refused=len(idx) - len(ok),
         )
     seen = scores["train"]
     assert seen is not None, "the dataset has no training concepts"
