@@ -74,6 +74,20 @@ def test_prior_candidates_keep_the_embedding_closest_to_the_text(pipe):
     assert torch.allclose(best[0], all4[sims.argmax()], atol=1e-5)
 
 
+def test_prior_candidates_can_be_ranked_by_another_embedding(pipe):
+    """Edits keep the candidate nearest the kept picture's CLIP embedding (`target`), not the text's."""
+    c = pipe.cascade
+    text = pipe.encode_prompts(["a red apple"])
+    settings = StageSampling("ddim", 2, 1.0)
+    g = torch.Generator().manual_seed(0)
+    all4 = stages.run_prior(c.prior, text.repeat_interleave(4), pipe.empty_text(), settings, g, candidates=1)
+    by_text = torch.nn.functional.cosine_similarity(all4, text.embeds.expand(4, -1), dim=-1).argmax()
+    target = all4[(by_text + 1) % 4][None] + 0.01 * torch.randn(1, all4.shape[1], generator=g)
+    g = torch.Generator().manual_seed(0)
+    best = stages.run_prior(c.prior, text, pipe.empty_text(), settings, g, candidates=4, target=target)
+    assert torch.allclose(best[0], all4[(by_text + 1) % 4], atol=1e-5)
+
+
 def test_bad_requests_raise_input_errors(pipe):
     with pytest.raises(InputError, match="size"):
         pipe.generate("x", size=300)

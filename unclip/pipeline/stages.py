@@ -83,9 +83,10 @@ def run_prior(
     generator: torch.Generator | None,
     candidates: int = 1,
     progress: bool = False,
+    target: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Sample one CLIP image embedding per row of `text` (drawing `candidates` and keeping the one
-    with the highest cosine similarity to the text embedding)."""
+    with the highest cosine similarity to the text embedding, or to `target` [B, D] when given)."""
     b = text.embeds.shape[0]
     device = text.embeds.device
     rows = text.repeat_interleave(candidates)
@@ -103,7 +104,8 @@ def run_prior(
     z = sample_loop(model_fn, z, sampler, generator, progress=_progress("prior", progress))
     embeds = prior.denormalize(z.to(prior.embed_mean.dtype)).float()
     if candidates > 1:
-        sims = torch.nn.functional.cosine_similarity(embeds, rows.embeds.float(), dim=-1).view(b, candidates)
+        goal = rows.embeds.float() if target is None else target.float().repeat_interleave(candidates, dim=0)
+        sims = torch.nn.functional.cosine_similarity(embeds, goal.to(embeds.device), dim=-1).view(b, candidates)
         best = sims.argmax(dim=1)
         embeds = embeds.view(b, candidates, -1)[torch.arange(b, device=device), best]
     return embeds

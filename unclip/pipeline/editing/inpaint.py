@@ -237,7 +237,10 @@ def conditioning(
     `context` (the picture's kept pixels) by `context_weight` (None: the model's `edit_context`): 0
     follows the prompt alone, 1 (and any empty prompt) continues the picture. The decoder takes its
     colours and style from this embedding, so a prompt alone, through a prior that knows one kind of
-    picture, paints that kind of picture into any photo.
+    picture, paints that kind of picture into any photo. Of the prior's `prior_candidates` samples, the
+    one nearest the kept picture is used (not the one nearest the caption, as in generation): over 4
+    seeds of the photo benchmark, seam 1.89 -> 1.87 and colour gap 38.3 -> 36.7 (trained), prompt gain
+    +0.272 -> +0.295 on the emoji test.
     """
     weight = sampling.edit_context if context_weight is None else context_weight
     if not 0.0 <= weight <= 1.0:
@@ -263,6 +266,7 @@ def conditioning(
         generator,
         candidates=sampling.prior_candidates,
         progress=progress,
+        target=picture,
     )
     return text, embeds if picture is None else slerp(embeds, picture.to(embeds), weight)
 
