@@ -240,7 +240,7 @@ def conditioning(
     picture, paints that kind of picture into any photo. Of the prior's `prior_candidates` samples, the
     one nearest the kept picture is used (not the one nearest the caption, as in generation): over 4
     seeds of the photo benchmark, seam 1.89 -> 1.87 and colour gap 38.3 -> 36.7 (trained), prompt gain
-    +0.272 -> +0.295 on the emoji test.
+    +0.272 -> +0.295 on the emoji test (16 candidates were worse than 4: a weak signal, see EDITING.md).
     """
     weight = sampling.edit_context if context_weight is None else context_weight
     if not 0.0 <= weight <= 1.0:
