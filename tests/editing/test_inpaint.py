@@ -154,15 +154,25 @@ def test_bad_edit_requests_are_input_errors(micro, tmp_path):
             micro.edit(*args, **{"size": 64, **kwargs})
 
 
-def test_repaint_resampling_keeps_the_known_region_and_calls_the_model_more():
-    schedule = NoiseSchedule(make_betas("cosine", 1000))
-    calls = []
+def counting_model(calls: list[int]):  # type: ignore[no-untyped-def]
+    """A model_fn predicting zero noise that records the timestep of every call."""
 
     def model_fn(x, t):
         calls.append(int(t[0]))
         return torch.zeros_like(x)
 
-    known = Known(torch.rand(1, 3, 8, 8) * 2 - 1, torch.rand(1, 1, 8, 8) > 0.5)
+    return model_fn
+
+
+def random_known() -> Known:
+    return Known(torch.rand(1, 3, 8, 8) * 2 - 1, torch.rand(1, 1, 8, 8) > 0.5)
+
+
+def test_repaint_resampling_keeps_the_known_region_and_calls_the_model_more():
+    schedule = NoiseSchedule(make_betas("cosine", 1000))
+    calls: list[int] = []
+    model_fn = counting_model(calls)
+    known = random_known()
     for resample, expected_calls in ((1, 5), (3, 5 + 2 * 4)):
         calls.clear()
         sampler = make_sampler("ddpm", schedule, 5)
@@ -178,17 +188,11 @@ def test_repaint_resampling_keeps_the_known_region_and_calls_the_model_more():
 def test_repaint_resampling_from_a_later_step_leaves_the_early_steps_alone():
     """The trained method resamples only in the late half of the steps: the early steps (high noise,
     what the fill shows) run once each, every later step but the last runs `resample` times."""
-    schedule = NoiseSchedule(make_betas("cosine", 1000))
-    calls = []
-
-    def model_fn(x, t):
-        calls.append(int(t[0]))
-        return torch.zeros_like(x)
-
-    known = Known(torch.rand(1, 3, 8, 8) * 2 - 1, torch.rand(1, 1, 8, 8) > 0.5)
-    sampler = make_sampler("ddim", schedule, 6)
+    calls: list[int] = []
+    model_fn = counting_model(calls)
+    sampler = make_sampler("ddim", NoiseSchedule(make_betas("cosine", 1000)), 6)
     g = torch.Generator().manual_seed(0)
-    hook = repaint_hook(known, sampler, g, model_fn, resample=2, resample_from=3)
+    hook = repaint_hook(random_known(), sampler, g, model_fn, resample=2, resample_from=3)
     sample_loop(model_fn, torch.randn(1, 3, 8, 8, generator=g), sampler, g, on_step=hook)
     steps = [int(t) for t in sampler.timesteps]
     # steps 0-2 once; steps 3 and 4 twice (step then one RePaint pass); the final step once
