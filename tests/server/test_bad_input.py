@@ -51,7 +51,7 @@ def test_deeply_nested_json_is_a_400_not_a_500(http):
         ({"url_ttl_s": float("nan")}, "url_ttl_s must be a finite number"),
         ({"batch_wait_ms": float("nan")}, "batch_wait_ms must be a finite number"),
         ({"shutdown_timeout_s": float("inf")}, "shutdown_timeout_s must be a finite number"),
-        ({"stage_settings": {"prior_guidance": float("nan")}}, "prior_guidance must be a finite number"),
+        ({"stage_settings": {"prior_guidance": float("nan")}}, "prior: guidance must be a finite number"),
     ],
 )
 def test_non_finite_numbers_are_rejected(flags, match):

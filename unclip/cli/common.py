@@ -165,10 +165,10 @@ def load_pipeline(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def check_text(text: str, what: str) -> None:
     """Command-line text (a prompt, a caption) must be valid UTF-8: the shell passes bytes, and bytes that
     are not UTF-8 arrive as unpaired surrogates that the tokenizer cannot encode."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InputError(f"{what}: not valid UTF-8 text ({ascii(text)[:60]}); check the terminal's encoding") from None
+    from unclip.utils.checks import unpaired_surrogate
+
+    if unpaired_surrogate(text) is not None:
+        raise InputError(f"{what}: not valid UTF-8 text ({ascii(text)[:60]}); check the terminal's encoding")
 
 
 def check_device(name: str | None) -> None:

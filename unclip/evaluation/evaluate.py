@@ -23,6 +23,7 @@ from unclip.errors import InputError
 from unclip.evaluation.metrics import frechet_distance, retrieval_accuracy
 from unclip.evaluation.prompts import load_concepts
 from unclip.safety import ContentPolicyViolation
+from unclip.utils.checks import require_counts
 
 
 @dataclass
@@ -76,13 +77,6 @@ def _load_real(paths: list[Path]) -> list[Image.Image]:
     return images
 
 
-def check_counts(**counts: Any) -> None:
-    """Each named argument is a whole number >= 1 (InputError naming the first that is not)."""
-    for name, value in counts.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InputError(f"{name}: must be a whole number of at least 1, got {value!r}")
-
-
 def evaluate(
     pipe,  # type: ignore[no-untyped-def]
     dataset: str | Path,
@@ -96,7 +90,7 @@ def evaluate(
     **stage_settings: Any,
 ) -> EvalReport:
     t0 = time.perf_counter()
-    check_counts(per_split=per_split, batch=batch, max_real_per_concept=max_real_per_concept)
+    require_counts(per_split=per_split, batch=batch, max_real_per_concept=max_real_per_concept)
     concepts = load_concepts(dataset, per_split)
     captions = [c.caption for c in concepts]
     # The real images are read before any generation, so a broken one fails the run at once.

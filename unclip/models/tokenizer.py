@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from unclip.errors import InputError, ModelFormatError
+from unclip.utils.checks import unpaired_surrogate
 
 if TYPE_CHECKING:
     from transformers import CLIPTokenizer
@@ -129,13 +130,12 @@ def check_unicode(prompts: list[str]) -> None:
     """Each prompt must be encodable text: a lone surrogate (e.g. from bytes decoded with
     "surrogateescape") is not, and the tokenizer library would fail on it with a TypeError."""
     for prompt in prompts:
-        try:
-            prompt.encode("utf-8")
-        except UnicodeEncodeError as e:
+        at = unpaired_surrogate(prompt)
+        if at is not None:
             raise InputError(
-                f"prompt is not valid Unicode text (unpaired surrogate {prompt[e.start]!a} at character "
-                f"{e.start}): {ascii(prompt)[:60]}"
-            ) from None
+                f"prompt is not valid Unicode text (unpaired surrogate {prompt[at]!a} at character {at}): "
+                f"{ascii(prompt)[:60]}"
+            )
 
 
 def tokenize(tokenizer: CLIPTokenizer, prompts: list[str], max_length: int) -> Tokens:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from unclip.server.errors import APIError, invalid, missing
+from unclip.utils.checks import unpaired_surrogate
 
 MAX_PROMPT_CHARS = 1000
 MAX_N = 10
@@ -75,20 +76,12 @@ def parse_prompt(value: Any) -> str:
         raise _type_error(value, "string", "prompt")
     if not value.strip():
         raise invalid("prompt", "'prompt' must not be empty.")
-    if not _is_valid_unicode(value):
+    if unpaired_surrogate(value) is not None:
         raise invalid("prompt", "'prompt' is not valid Unicode text: it contains an unpaired surrogate "
                                 "(a \\ud800-\\udfff escape that is not half of a pair).")
     if len(value) > MAX_PROMPT_CHARS:
         raise invalid("prompt", f"'prompt' is too long: {len(value)} characters; the maximum is {MAX_PROMPT_CHARS}.")
     return value
-
-
-def _is_valid_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def parse_model(value: Any, model_id: str) -> None:

@@ -17,11 +17,11 @@ from unclip.data.config import DataConfig, open_source
 from unclip.data.embeddings import EmbeddingInfo, read_info, shard_complete, write_info, write_shard
 from unclip.data.records import BadRecord, DataError, decode_image
 from unclip.data.source import ImageTextSource
-from unclip.errors import InputError
 from unclip.models.tokenizer import tokenize
 from unclip.training.augment import resize_center_crop
 from unclip.training.examples import worker_init
 from unclip.training.runs import load_clip, weights_fingerprint
+from unclip.utils.checks import require_counts
 
 
 class _Records(torch.utils.data.Dataset):
@@ -43,12 +43,6 @@ class _Records(torch.utils.data.Dataset):
         return {"pixels": pixels, "ids": tokens.ids[0], "mask": tokens.mask[0], "valid": torch.tensor(valid)}
 
 
-def _check_sizes(**sizes: int) -> None:
-    for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InputError(f"{name}: must be a whole number of at least 1, got {value!r}")
-
-
 def embed_dataset(
     clip_path: str | Path,
     data: DataConfig,
@@ -62,7 +56,7 @@ def embed_dataset(
 
     from unclip.training.trainer import cpu_distributed
 
-    _check_sizes(batch_size=batch_size, shard_size=shard_size)  # before anything is read or written
+    require_counts(batch_size=batch_size, shard_size=shard_size)  # before anything is read or written
     state = PartialState(cpu=cpu_distributed())
     out = Path(out)
     with state.main_process_first():
