@@ -6,15 +6,16 @@ Per result it records the seam score (~1 = border as smooth as the surrounding t
 visible seam) and the colour gap (W1 distance, 0-255, between the colours of the edited region and
 of the kept ring around it), next to two references on the same masks: the untouched photo and a
 flat fill with the ring's mean colour. Variations: CLIP cosine similarity of each variation to its
-source vs. to the other photos.
+source vs. to the other photos, n per seed, with the model's `vary_keep` (or --vary-keep).
 
 Checks (printed as PASS/FAIL; exit status 1 if any fails):
   colour  - each method's mean colour gap is below the flat fill's;
   seam    - each method's mean seam score is below the flat fill's;
   trained - the trained method's mean seam score is not above zero-shot's (when both ran);
   vary    - every variation is closer (CLIP) to its source than to any other photo;
+  differ  - the n variations of a photo (one seed) are not identical;
   invert  - decoding a photo's DDIM-inverted noise (interpolation frame 0) reproduces it better than a
-            variation does (mean absolute error at 64 px).
+            variation from fresh noise (keep 0) does (mean absolute error at 64 px).
 These are meaningful with a trained model only; `--tiny` runs a random tiny cascade to check the
 script itself.
 
@@ -24,6 +25,7 @@ script itself.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -144,30 +146,35 @@ def run_inpainting(pipe, args: argparse.Namespace, settings: dict) -> list[dict]
 
 
 def run_variations(pipe, args: argparse.Namespace, settings: dict) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
-    """CLIP similarity of each variation of the selected photos to its source and to the other photos
-    (all three are always the references)."""
+    """CLIP similarity of each variation of the selected photos (n per seed) to its source and to the
+    other photos (all three are always the references)."""
     names = list(PHOTOS)
     images = {name: photo(name, args.size) for name in names}
     with torch.inference_mode():
         sources = pipe.cascade.clip.embed_pil(list(images.values())).float()
         sources = sources / sources.norm(dim=-1, keepdim=True)
     rows = []
-    for name in args.images.split(","):
+    for name, seed in itertools.product(args.images.split(","), range(args.seeds)):
         i = names.index(name)
-        outs = pipe.vary(images[name], n=args.variations, size=args.size, seed=0, **settings)
+        outs = pipe.vary(images[name], n=args.variations, size=args.size, seed=seed, keep=args.vary_keep, **settings)
         with torch.inference_mode():
             e = pipe.cascade.clip.embed_pil(outs).float()
             sims = (e / e.norm(dim=-1, keepdim=True)) @ sources.T  # [n, photos]
+        small = [np.asarray(o.convert("RGB").resize((64, 64), Image.BOX)).astype(np.float32) for o in outs]
+        pairs = [float(np.abs(a - b).mean()) for a, b in itertools.combinations(small, 2)]
+        spread = mean(pairs) if pairs else float("nan")  # how different the n results are (0-255 at 64 px)
         for k in range(len(outs)):
             others = {names[j]: float(sims[k, j]) for j in range(len(names)) if j != i}
             nearest = max(others, key=others.__getitem__)
             rows.append(
                 {
                     "image": name,
+                    "seed": seed,
                     "k": k,
                     "to_source": float(sims[k, i]),
                     "to_other_max": others[nearest],
                     "nearest_other": nearest,
+                    "spread": spread,
                 }
             )
     return rows
@@ -185,7 +192,7 @@ def source_similarity(pipe, names: list[str], size: int) -> dict[str, float]:  #
 
 def run_reconstruction(pipe, args: argparse.Namespace, settings: dict) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
     """DDIM inversion: the first interpolation frame (the photo's own embedding and inverted decoder
-    noise) should reproduce the photo better than a variation (fresh noise) does. Mean absolute error
+    noise) should reproduce the photo better than a variation from fresh noise (keep 0) does. Mean absolute error
     in 0-255 units at 64 px."""
 
     def small(im: Image.Image) -> np.ndarray:
@@ -195,7 +202,7 @@ def run_reconstruction(pipe, args: argparse.Namespace, settings: dict) -> list[d
     for name in args.images.split(","):
         image = photo(name, args.size)
         recon = pipe.interpolate(image, image, frames=2, size=args.size, seed=0, **settings)[0]
-        variation = pipe.vary(image, n=1, size=args.size, seed=0, **settings)[0]
+        variation = pipe.vary(image, n=1, size=args.size, seed=0, keep=0.0, **settings)[0]
         rows.append(
             {
                 "image": name,
@@ -256,6 +263,14 @@ def summarise(
             parts.append(f"{name} {won}/{len(rs)}" + (f" (the rest nearer {', '.join(misses)})" if misses else ""))
         detail = "; ".join(parts)
         check("vary", closer == len(vary), f"{closer}/{len(vary)} variations closest to their source: {detail}")
+        spreads = [r["spread"] for r in vary if r["spread"] == r["spread"]]  # n >= 2 only
+        if spreads:
+            check(
+                "differ",
+                min(spreads) > 0,
+                f"the n variations of a photo differ by {mean(spreads):.1f} on average (min {min(spreads):.1f}; "
+                "mean absolute difference at 64 px, 0-255)",
+            )
         if sources:
             pairs = ", ".join(f"{k} {v:.3f}" for k, v in sources.items())
             lines.append(f"     (the judge, the model's CLIP, between the photos themselves: {pairs})")
@@ -288,6 +303,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=4,
         help="variations per photo (0: skip them and the inversion check)",
+    )
+    p.add_argument(
+        "--vary-keep",
+        type=float,
+        default=None,
+        help="variations start from the photo noised (1 - keep) of the way; 0: pure noise (the paper's); "
+        "default the model's vary_keep",
     )
     p.add_argument(
         "--trained-resample",

@@ -80,6 +80,9 @@ def test_output_folder_that_cannot_be_created(capsys, photo, tiny_model_dir, tmp
         (["--prior-guidance", "nan"], "argument --prior-guidance: must be a finite number, got 'nan'"),
         (["--decoder-guidance", "inf"], "argument --decoder-guidance: must be a finite number, got 'inf'"),
         (["--device", "nonsense"], "unclip: error: --device 'nonsense': not a device name"),
+        (["--seed", "-1"], "argument --seed: must be a whole number from 0 to 2**64 - 1, got '-1'"),
+        (["--seed", str(2**64)], "argument --seed: must be a whole number from 0 to 2**64 - 1"),
+        (["--seed", "1.5"], "argument --seed: expected a whole number, got '1.5'"),
     ],
 )
 def test_bad_generation_options_are_named(flags, message, capsys, photo, tiny_model_dir, tmp_path):

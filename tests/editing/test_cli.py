@@ -108,7 +108,7 @@ def test_outpaint_vary_interpolate_textdiff(micro_model_dir, files, tmp_path, ca
         *PRIOR,
     )
     assert code == 0 and Image.open(out.split()[0]).mode == "RGBA"
-    code, out, err = cli(capsys, "vary", files / "photo.png", "-n", "2", "--size", "64", *model)
+    code, out, err = cli(capsys, "vary", files / "photo.png", "-n", "2", "--size", "64", "--keep", "0.5", *model)
     assert code == 0 and len(out.split()) == 2 and "centre-cropping to 200x200" in err
     code, out, err = cli(
         capsys,
@@ -173,6 +173,8 @@ def test_a_corrupt_file_is_one_clear_line_without_traceback(micro_model_dir, fil
         ),
         (["interpolate", "square.png", "bomb.png"], "image B"),
         (["textdiff", "square.png", "a cat", "a cat", "--size", "64"], "same"),
+        (["vary", "square.png", "--keep", "1"], "--keep: must be a number at least 0 and below 1, got 1.0"),
+        (["vary", "square.png", "--drift", "-0.5"], "--drift: must be a number between 0 and 1"),
     ],
 )
 def test_bad_inputs_exit_2_with_a_message(micro_model_dir, files, capsys, args, message):

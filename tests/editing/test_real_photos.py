@@ -81,5 +81,5 @@ def test_the_benchmark_script_runs(bench, micro):
     assert methods == {"original", "flat_fill", "trained", "zero-shot"}
     assert len(result["inpainting"]) == 2 * 2 * 4 and len(result["variations"]) == 4
     assert len(result["reconstruction"]) == 2
-    for check in ("trained", "vary", "invert"):
+    for check in ("trained", "vary", "differ", "invert"):
         assert any(line.startswith((f"PASS {check}", f"FAIL {check}")) for line in result["summary"])

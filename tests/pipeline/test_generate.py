@@ -24,6 +24,12 @@ def test_same_seed_same_images_other_seed_other_images(pipe):
     assert a.min() >= -1 and a.max() <= 1
 
 
+@pytest.mark.parametrize("seed", [-1, 2**64, 1.5, "7"])
+def test_a_seed_torch_cannot_take_is_an_input_error(pipe, seed):
+    with pytest.raises(InputError, match="seed: must be a whole number"):
+        pipe.generate("a cat", size=64, seed=seed, **FAST)
+
+
 def test_prompts_are_batched_in_prompt_major_order(pipe):
     batch = pipe.generate_tensors(["a red apple", "a blue car"], n=1, size=64, seed=1, **FAST)
     assert not torch.allclose(batch[0], batch[1])

@@ -84,6 +84,33 @@ def test_serve_names_a_bad_device_before_loading_the_model(capsys, tiny_model_di
     assert rc == 2 and "--device 'nonsense': not a device name" in err and "Traceback" not in err
 
 
+@pytest.fixture
+def restore_server_logging():  # type: ignore[no-untyped-def]
+    """`unclip serve` points the server's loggers at this test's stderr; later tests need them back."""
+    import logging
+
+    names = ("unclip.server", "unclip.safety", "uvicorn", "uvicorn.error", "uvicorn.access")
+    saved = {n: (logging.getLogger(n).handlers[:], logging.getLogger(n).level, logging.getLogger(n).propagate,
+                 logging.getLogger(n).disabled) for n in names}
+    yield
+    for n, (handlers, level, propagate, disabled) in saved.items():
+        logger = logging.getLogger(n)
+        logger.handlers[:], logger.propagate, logger.disabled = handlers, propagate, disabled
+        logger.setLevel(level)
+
+
+def test_serve_names_a_bad_data_dir_before_loading_the_model(capsys, tmp_path, restore_server_logging):
+    from unclip.cli.main import main
+
+    blocker = tmp_path / "data"
+    blocker.write_text("not a folder")
+    rc = main(["serve", "--model", str(tmp_path / "no-such-model"), "--data-dir", str(blocker)])
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]  # not the missing model: the data folder is checked first
+    assert rc == 2 and last == f"unclip: error: data_dir {blocker}: exists and is not a folder", err
+    assert "Traceback" not in err and blocker.read_text() == "not a folder"
+
+
 # ---------------------------------------------------------------------- the content policy file
 def test_serve_policy_flag_is_a_setting(capsys, tmp_path):
     from unclip.cli.main import main

@@ -40,6 +40,17 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+MAX_SEED = 2**64 - 1  # torch.Generator.manual_seed takes 0 .. 2**64 - 1
+
+
+def seed_int(text: str) -> int:
+    """An argparse type: a random seed, a whole number from 0 to 2**64 - 1."""
+    value = _parse_int(text)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 2**64 - 1, got {text!r}")
+    return value
+
+
 def finite_float(text: str) -> float:
     """An argparse type: a finite number (not nan or inf)."""
     try:

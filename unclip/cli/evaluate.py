@@ -12,6 +12,7 @@ from unclip.cli.common import (
     check_out_dir,
     load_pipeline,
     positive_int,
+    seed_int,
     stage_settings,
     write_file,
 )
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, help="dataset folder written by `unclip data` (with metadata.jsonl)")
     p.add_argument("--prompts", type=positive_int, default=100, help="prompts per split (seen, unseen); default 100")
     p.add_argument("--size", type=int, default=64, choices=(64, 256), help="image size to score (default 64)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--batch", type=positive_int, default=16, help="prompts per generation batch")
     p.add_argument("--json", dest="json_out", default=None, help="also write the report as JSON here")
     p.add_argument("--save-images", default=None, metavar="DIR", help="write the generated images here")

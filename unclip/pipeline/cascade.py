@@ -72,6 +72,7 @@ class SamplingConfig(Config):
     edit_method: str = "auto"  # what an edit's method "auto" means for this model: "trained", "zero-shot", or "auto" (trained when the model has an inpainting decoder)
     edit_guidance: float | None = None  # decoder guidance of edits (inpainting, outpainting) unless a call sets decoder_guidance; None: decoder.guidance
     edit_context: float = 0.0  # an edit's image embedding: slerp from the prompt's prior sample (0) toward the CLIP embedding of the picture's kept pixels (1)
+    vary_keep: float = 0.0  # variations: the decoder starts from the source's 64 px picture noised (1 - vary_keep) of the way (0: pure noise, the paper's)
 
     def __post_init__(self) -> None:
         if self.prior_candidates < 1:
@@ -82,6 +83,8 @@ class SamplingConfig(Config):
             raise ValueError(f"edit_guidance: must be a finite number >= 0, got {self.edit_guidance}")
         if not 0.0 <= self.edit_context <= 1.0:
             raise ValueError(f"edit_context: must be between 0 and 1, got {self.edit_context}")
+        if not 0.0 <= self.vary_keep < 1.0:
+            raise ValueError(f"vary_keep: must be at least 0 and below 1, got {self.vary_keep}")
         for stage in ("prior", "decoder"):
             if getattr(self, stage).start != 1.0:
                 raise ValueError(f"{stage}: start applies to the upsamplers only (they have a low-res image to start from)")
@@ -89,7 +92,7 @@ class SamplingConfig(Config):
     def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> SamplingConfig:
         data = self.to_dict()
         for stage, values in overrides.items():
-            if stage in ("prior_candidates", "edit_method", "edit_guidance", "edit_context"):
+            if stage in ("prior_candidates", "edit_method", "edit_guidance", "edit_context", "vary_keep"):
                 data[stage] = values
                 continue
             if stage not in data:

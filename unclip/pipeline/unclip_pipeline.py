@@ -6,6 +6,7 @@ prompt -> tokens -> CLIP text embedding -> prior -> image embedding -> decoder (
 
 from __future__ import annotations
 
+import operator
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,17 @@ def parse_stage_settings(sampling: SamplingConfig, settings: dict[str, Any]) -> 
         return sampling.with_overrides(overrides)
     except ValueError as e:
         raise InputError(str(e)) from e
+
+
+def check_seed(seed: Any) -> int:
+    """A seed torch accepts: a whole number from 0 to 2**64 - 1 (numpy integers too)."""
+    try:
+        value = operator.index(seed)
+    except TypeError:
+        raise InputError(f"seed: must be a whole number, got {seed!r}") from None
+    if not 0 <= value < 2**64:
+        raise InputError(f"seed: must be a whole number from 0 to 2**64 - 1, got {seed!r}")
+    return value
 
 
 class UnCLIP:
@@ -139,7 +151,7 @@ class UnCLIP:
         # MPS generators are not supported everywhere: draw noise on the CPU there.
         device = self.device if self.device.type != "mps" else torch.device("cpu")
         g = torch.Generator(device=device)
-        g.manual_seed(seed if seed is not None else int(torch.randint(0, 2**62, ()).item()))
+        g.manual_seed(check_seed(seed) if seed is not None else int(torch.randint(0, 2**62, ()).item()))
         return g
 
     def upsample_to(
@@ -266,12 +278,14 @@ class UnCLIP:
         return outpaint(self, image, left, right, top, bottom, prompt, **kwargs)
 
     def vary(self, image: Image.Image, n: int = 1, size: int = 256, seed: int | None = None, drift: float = 0.0,
-             progress: bool = False, **stage_settings: Any) -> list[Image.Image]:
+             progress: bool = False, keep: float | None = None, **stage_settings: Any) -> list[Image.Image]:
         """`n` variations of `image` (CLIP image embedding -> decoder -> upsamplers); `drift` 0..1 lets
-        the embedding move toward random directions (0: decoder noise only)."""
+        the embedding move toward random directions (0: decoder noise only); `keep` 0..<1 starts the
+        decoder from the source noised (1 - keep) of the way (0: pure noise, the paper's; None: the
+        model's `sampling.vary_keep`). Also fit ("crop" or "pad") and stage settings."""
         from unclip.pipeline.editing.variations import vary
 
-        return vary(self, image, n, size, seed, drift, progress, **stage_settings)
+        return vary(self, image, n, size, seed, drift, progress, keep=keep, **stage_settings)
 
     def interpolate(self, a: Image.Image, b: Image.Image, frames: int = 8, **kwargs: Any) -> list[Image.Image]:
         """`frames` images from `a` to `b` (slerp of CLIP image embeddings; decoder noise from DDIM

@@ -65,12 +65,13 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
         if policy is None and not settings.unsafe_disable_safety:
             raise ValueError("policy=None disables the content policy: set unsafe_disable_safety to do that")
         guard = ContentGuard(policy, metrics)
+    # the data folder first: a bad data_dir is named before minutes of model loading
+    store = ImageStore(settings.data_path(), settings.url_ttl_s, settings.storage_max_bytes, settings.storage_max_files)
     engine = engine if engine is not None else UnclipEngine.from_settings(settings)
     queue = BatchQueue(
         BatchExecutor(engine, metrics), metrics, max_queue=settings.max_queue,
         max_batch_images=settings.max_batch_images, wait_s=settings.batch_wait_ms / 1000,
     )
-    store = ImageStore(settings.data_path(), settings.url_ttl_s, settings.storage_max_bytes, settings.storage_max_files)
     state = ServerState(settings, engine, metrics, queue, store, guard, KeyChecker(settings.all_api_keys()), time.time())
 
     @contextlib.asynccontextmanager

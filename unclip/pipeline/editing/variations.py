@@ -1,20 +1,31 @@
 """Variations: CLIP image embedding -> decoder -> upsamplers (no prior, empty caption).
 
 Diversity comes from the decoder noise; `drift` (0..1) also slerps each result's embedding toward
-its own random direction (0: the paper's variations; ~0.1-0.3: freer; 1: unrelated images)."""
+its own random direction (0: the paper's variations; ~0.1-0.3: freer; 1: unrelated images).
+
+`keep` (0..<1) starts the decoder from the source itself, downsampled to 64 px and noised (1 - keep)
+of the way, instead of from pure noise (0, the paper's variations). The paper's way keeps only what
+the CLIP embedding holds; a decoder that has never seen photographs then returns its own style of the
+embedding's colours. Starting part way keeps the source's layout and colours and lets the decoder
+redraw the rest (SDEdit-style); the model stores its default (`sampling.vary_keep`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import torch
 from PIL import Image
 
 from unclip.errors import InputError
 from unclip.pipeline.editing.inputs import Fit, ImageSource, apply_fit, load_image, plan_fit
-from unclip.pipeline.editing.latents import decode
+from unclip.diffusion.sampler_base import randn
+from unclip.pipeline import stages
+from unclip.pipeline.cascade import StageSampling
+from unclip.pipeline.editing.latents import decode, image_at
 from unclip.pipeline.editing.latents import drift as drift_embeds
 from unclip.pipeline.editing.safety import screen_inputs, screen_outputs
-from unclip.utils.images import tensor_to_pil
+from unclip.utils.images import pil_to_tensor, tensor_to_pil
 
 if TYPE_CHECKING:
     from unclip.pipeline.unclip_pipeline import UnCLIP
@@ -24,6 +35,26 @@ def check_fraction(name: str, value: float) -> float:
     if not isinstance(value, (int, float)) or not 0 <= value <= 1:
         raise InputError(f"{name}: must be a number between 0 and 1, got {value!r}")
     return float(value)
+
+
+def check_keep(value: float, name: str = "keep") -> float:
+    if not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise InputError(f"{name}: must be a number at least 0 and below 1, got {value!r}")
+    return float(value)
+
+
+@torch.inference_mode()
+def noised_source(
+    pipe: UnCLIP, square: Image.Image, n: int, settings: StageSampling, generator: torch.Generator
+) -> torch.Tensor:
+    """The decoder's starting point for `settings.start` < 1: the source at the decoder's size,
+    forward-noised to the sampler's first timestep, once per result [n, 3, S, S]."""
+    decoder = pipe.cascade.decoder
+    device = next(decoder.parameters()).device
+    x0 = image_at(pil_to_tensor(square)[None].to(device), decoder.config.image_size).expand(n, -1, -1, -1)
+    sampler = stages.stage_sampler(decoder.config.diffusion, settings)
+    t0 = torch.full((n,), sampler.timesteps[0], dtype=torch.long, device=device)
+    return sampler.schedule.q_sample(x0, t0, randn(x0.shape, generator, device))
 
 
 def load_square(image: ImageSource, size: int, fit: Fit, what: str = "image") -> Image.Image:
@@ -41,18 +72,22 @@ def vary(
     drift: float = 0.0,
     progress: bool = False,
     fit: Fit = "crop",
+    keep: float | None = None,
     **stage_settings: Any,
 ) -> list[Image.Image]:
-    """See `UnCLIP.vary`."""
+    """See `UnCLIP.vary`. `keep` None: the model's `sampling.vary_keep`."""
     from unclip.pipeline.unclip_pipeline import parse_stage_settings
 
     pipe.check_request([""], n, size)
     amount = check_fraction("drift", drift)
     sampling = parse_stage_settings(pipe.cascade.sampling, stage_settings)
+    keep = check_keep(sampling.vary_keep if keep is None else keep)
     square = load_square(image, size, fit)
     screen_inputs(pipe.policy, [], [square])
     generator = pipe.generator(seed)
     embeds = pipe.cascade.clip.embed_pil([square]).float().expand(n, -1)
     embeds = drift_embeds(embeds, amount, generator)
-    images = decode(pipe, embeds, size, sampling, generator, progress=progress)
+    settings = replace(sampling.decoder, start=1.0 - keep)
+    x_T = noised_source(pipe, square, n, settings, generator) if keep > 0 else None
+    images = decode(pipe, embeds, size, sampling, generator, x_T=x_T, decoder_settings=settings, progress=progress)
     return screen_outputs(pipe.policy, tensor_to_pil(images))
