@@ -77,6 +77,27 @@ def test_auto_follows_the_models_measured_preference(micro, tmp_path):
     shutil.rmtree(out)
 
 
+def test_outpainting_auto_follows_the_models_outpaint_method(micro):
+    """outpaint_method = "zero-shot" (measured better for outpainting) makes outpainting's "auto"
+    zero-shot while edits' "auto" stays the model's edit method (trained here)."""
+    import dataclasses
+
+    from unclip.pipeline.cascade import Cascade, SamplingConfig
+    from unclip.pipeline.unclip_pipeline import UnCLIP
+
+    c = micro.cascade
+    pipe = UnCLIP(Cascade(c.tokenizer, c.modules, dataclasses.replace(c.sampling, outpaint_method="zero-shot")), device="cpu")
+    image = noise_image(48, 64, seed=8)
+
+    def outpaint(method: str) -> bytes:
+        return pipe.outpaint(image, right=16, size=64, seed=0, method=method, **FAST)[0].tobytes()
+
+    assert outpaint("auto") == outpaint("zero-shot") != outpaint("trained")
+    assert resolve_method(pipe, "auto") == "trained"
+    with pytest.raises(ValueError, match="outpaint_method"):
+        SamplingConfig(outpaint_method="best")
+
+
 def test_edit_guidance_of_the_model_applies_to_edits_unless_the_call_sets_one(micro, tmp_path):
     """`sampling.edit_guidance` replaces the decoder guidance in edits and outpainting (a call's own
     decoder_guidance wins); text-to-image generation keeps decoder.guidance."""

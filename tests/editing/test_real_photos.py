@@ -83,3 +83,24 @@ def test_the_benchmark_script_runs(bench, micro):
     assert len(result["reconstruction"]) == 2
     for check in ("trained", "vary", "differ", "invert"):
         assert any(line.startswith((f"PASS {check}", f"FAIL {check}")) for line in result["summary"])
+
+
+def test_outpaint_seam_benchmark_finds_tile_borders_and_edges():
+    """benchmarks/outpaint_seams.py: which lines are tile borders, and its ratio sees a hard edge."""
+    path = BENCH.parent / "outpaint_seams.py"
+    spec = importlib.util.spec_from_file_location("outpaint_seams", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    from PIL import Image
+
+    from unclip.pipeline.editing.outpaint import plan_outpaint
+
+    plan = plan_outpaint(Image.new("RGB", (256, 256)), left=384, right=384, size=256)
+    where = module.lines(plan.known, plan.frames, 256)
+    assert where["tile"] == [192, 832] and where["picture"] == [384, 640] and len(where["interior"]) == 4
+    rng = np.random.default_rng(0)
+    texture = rng.integers(100, 140, (64, 128, 3)).astype(np.uint8)
+    edged = texture.copy()
+    edged[:, 64:] += 80  # a step at column 64
+    assert 0.7 < module.line_ratio(texture, 64, 8) < 1.3
+    assert module.line_ratio(edged, 64, 8) > 3

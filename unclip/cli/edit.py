@@ -60,8 +60,8 @@ def add_inpaint_options(p: argparse.ArgumentParser) -> None:
         choices=("auto", "trained", "zero-shot"),
         default="auto",
         help="trained: the model's inpainting networks; zero-shot: RePaint on the plain cascade; "
-        "auto (default): the method the model names as its better one (sampling.edit_method), else "
-        "trained when the model has them",
+        "auto (default): the method the model names as its better one (sampling.edit_method; for "
+        "outpaint sampling.outpaint_method first), else trained when the model has them",
     )
     g.add_argument(
         "--resample",

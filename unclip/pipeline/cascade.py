@@ -70,6 +70,7 @@ class SamplingConfig(Config):
     upsampler_1024: StageSampling = field(default_factory=lambda: StageSampling("ddim", 15, 1.0))
     prior_candidates: int = 2  # draw this many image embeddings, keep the one closest to the text
     edit_method: str = "auto"  # what an edit's method "auto" means for this model: "trained", "zero-shot", or "auto" (trained when the model has an inpainting decoder)
+    outpaint_method: str = "auto"  # what outpainting's method "auto" means: "trained", "zero-shot", or "auto" (the same as edits)
     edit_guidance: float | None = None  # decoder guidance of edits (inpainting, outpainting) unless a call sets decoder_guidance; None: decoder.guidance
     edit_context: float = 0.0  # an edit's image embedding: slerp from the prompt's prior sample (0) toward the CLIP embedding of the picture's kept pixels (1)
     vary_keep: float = 0.0  # variations: the decoder starts from the source's 64 px picture noised (1 - vary_keep) of the way (0: pure noise, the paper's)
@@ -79,6 +80,8 @@ class SamplingConfig(Config):
             raise ValueError(f"prior_candidates: must be at least 1, got {self.prior_candidates}")
         if self.edit_method not in ("auto", "trained", "zero-shot"):
             raise ValueError(f"edit_method: must be auto, trained or zero-shot, got {self.edit_method!r}")
+        if self.outpaint_method not in ("auto", "trained", "zero-shot"):
+            raise ValueError(f"outpaint_method: must be auto, trained or zero-shot, got {self.outpaint_method!r}")
         if self.edit_guidance is not None and not (math.isfinite(self.edit_guidance) and self.edit_guidance >= 0):
             raise ValueError(f"edit_guidance: must be a finite number >= 0, got {self.edit_guidance}")
         if not 0.0 <= self.edit_context <= 1.0:
@@ -92,7 +95,7 @@ class SamplingConfig(Config):
     def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> SamplingConfig:
         data = self.to_dict()
         for stage, values in overrides.items():
-            if stage in ("prior_candidates", "edit_method", "edit_guidance", "edit_context", "vary_keep"):
+            if stage in ("prior_candidates", "edit_method", "outpaint_method", "edit_guidance", "edit_context", "vary_keep"):
                 data[stage] = values
                 continue
             if stage not in data:

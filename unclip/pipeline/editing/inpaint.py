@@ -49,9 +49,10 @@ DEFAULT_RESAMPLE = {"trained": 2, "zero-shot": 3}
 RESAMPLE_FROM = {"trained": 0.5, "zero-shot": 0.0}
 
 
-def resolve_method(pipe: UnCLIP, method: str) -> Literal["trained", "zero-shot"]:
-    """ "auto" -> the model's `sampling.edit_method` when it names one, else "trained" when the model has
-    an inpainting decoder, else "zero-shot"."""
+def resolve_method(pipe: UnCLIP, method: str, preferred: str = "auto") -> Literal["trained", "zero-shot"]:
+    """ "auto" -> `preferred` when it names a method (outpainting passes the model's
+    `sampling.outpaint_method`), else the model's `sampling.edit_method` when it names one, else
+    "trained" when the model has an inpainting decoder, else "zero-shot"."""
     if method not in METHODS:
         raise InputError(f"method: must be one of {list(METHODS)}, got {method!r}")
     has_trained = "decoder_inpaint" in pipe.cascade.modules
@@ -62,7 +63,8 @@ def resolve_method(pipe: UnCLIP, method: str) -> Literal["trained", "zero-shot"]
         )
     if method == "auto":
         # The model may say which method edits better with it (measured when it was made).
-        preferred = pipe.cascade.sampling.edit_method
+        if preferred == "auto":
+            preferred = pipe.cascade.sampling.edit_method
         if preferred == "zero-shot" or not has_trained:
             return "zero-shot"
         return "trained"

@@ -214,7 +214,7 @@ def outpaint(
     """See `UnCLIP.outpaint`."""
     size = size if size is not None else pipe.max_size
     pipe.check_request([prompt], n, size)
-    resolved = resolve_method(pipe, method)
+    resolved = resolve_method(pipe, method, pipe.cascade.sampling.outpaint_method)
     sampling = edit_sampling(pipe, stage_settings)
     image = load_image(image, "image")
     plan = plan_outpaint(image, left, right, top, bottom, frame, size, overlap)
