@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 import torch
 from PIL import Image
 
-from unclip.errors import InputError
-from unclip.pipeline.editing.inputs import Fit, ImageSource, apply_fit, load_image, plan_fit
 from unclip.diffusion.sampler_base import randn
+from unclip.errors import InputError
 from unclip.pipeline import stages
 from unclip.pipeline.cascade import StageSampling
+from unclip.pipeline.editing.inputs import Fit, ImageSource, apply_fit, load_image, plan_fit
 from unclip.pipeline.editing.latents import decode, image_at
 from unclip.pipeline.editing.latents import drift as drift_embeds
 from unclip.pipeline.editing.safety import screen_inputs, screen_outputs
