@@ -73,13 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
 
     from unclip.pipeline.editing.outpaint import plan_outpaint
+    from unclip.pipeline.editing.quality import colour_gap
     from unclip.pipeline.unclip_pipeline import UnCLIP, default_model_path
 
     pipe = UnCLIP.from_pretrained(
         args.model or default_model_path(), dtype=torch.float32, policy=measurement_policy()
     )
-    from unclip.pipeline.editing.quality import colour_gap
-
     ratios: dict[str, list[float]] = {"tile": [], "picture": [], "interior": []}
     gaps: list[float] = []
     for name in PHOTOS:

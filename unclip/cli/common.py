@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from unclip.errors import InputError
+from unclip.utils.checks import MAX_SEED
 
 STAGES = ("prior", "decoder", "upsampler_256", "upsampler_1024")
 DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}  # torch dtype names (torch loads lazily)
@@ -38,9 +39,6 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be a whole number of at least 0, got {text!r}")
     return value
-
-
-MAX_SEED = 2**64 - 1  # torch.Generator.manual_seed takes 0 .. 2**64 - 1
 
 
 def seed_int(text: str) -> int:

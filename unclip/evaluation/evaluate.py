@@ -23,7 +23,7 @@ from unclip.errors import InputError
 from unclip.evaluation.metrics import frechet_distance, retrieval_accuracy
 from unclip.evaluation.prompts import load_concepts
 from unclip.safety import ContentPolicyViolation
-from unclip.utils.checks import require_counts
+from unclip.utils.checks import MAX_SEED, require_counts
 
 
 @dataclass
@@ -105,7 +105,7 @@ def evaluate(
 
         iterator = tqdm(iterator, desc="eval", unit="batch")
     for i in iterator:
-        generated += _generate(pipe, captions[i : i + batch], size, (seed + i) % 2**64, stage_settings)
+        generated += _generate(pipe, captions[i : i + batch], size, (seed + i) % (MAX_SEED + 1), stage_settings)
     if save_dir is not None:
         save = Path(save_dir)
         save.mkdir(parents=True, exist_ok=True)
@@ -149,4 +149,4 @@ def _generate(pipe, captions: list[str], size: int, seed: int, settings: dict[st
     except ContentPolicyViolation:
         if len(captions) == 1:
             return [None]
-    return [im for j, c in enumerate(captions) for im in _generate(pipe, [c], size, (seed + j) % 2**64, settings)]
+    return [im for j, c in enumerate(captions) for im in _generate(pipe, [c], size, (seed + j) % (MAX_SEED + 1), settings)]

@@ -140,6 +140,12 @@ def decoder_model_fn(
     return model_fn
 
 
+def noised_to_first_step(sampler, image: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:  # type: ignore[no-untyped-def]
+    """q(x_t | image) at the sampler's first timestep: where a walk shortened by `start` begins."""
+    t0 = torch.full((image.shape[0],), sampler.timesteps[0], dtype=torch.long, device=image.device)
+    return sampler.schedule.q_sample(image, t0, noise)
+
+
 @torch.no_grad()
 def run_decoder(
     decoder: Decoder,
@@ -152,14 +158,21 @@ def run_decoder(
     inpaint: torch.Tensor | None = None,
     on_step: StepHook | None = None,
     progress: bool = False,
+    start_from: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Sample 64x64 images [B, 3, S, S] in [-1, 1] from image embeddings and captions."""
+    """Sample 64x64 images [B, 3, S, S] in [-1, 1] from image embeddings and captions. With
+    `settings.start` < 1, `start_from` ([B, 3, S, S]) is the image the shortened walk begins from
+    (variations that keep the source's layout)."""
+    if (start_from is not None) != (settings.start < 1.0):
+        raise ValueError("run_decoder: start_from is needed exactly when settings.start < 1")
     b = image_embeds.shape[0]
     size = decoder.config.image_size
     model_fn = decoder_model_fn(decoder, image_embeds, text, empty, settings.guidance, inpaint)
     sampler = stage_sampler(decoder.config.diffusion, settings)
     if x_T is None:
         x_T = randn((b, 3, size, size), generator, image_embeds.device)
+    if start_from is not None:  # settings.start < 1: begin from this image, noised (by x_T) to the first timestep
+        x_T = noised_to_first_step(sampler, start_from.to(x_T), x_T)
     return sample_loop(model_fn, x_T, sampler, generator, on_step=on_step, progress=_progress("decoder", progress))
 
 
@@ -187,6 +200,5 @@ def run_upsampler(
 
     x_T = randn((b, 3, size, size), generator, device)
     if settings.start < 1.0:  # begin from the resized low-res image, noised to the first timestep
-        t0 = torch.full((b,), sampler.timesteps[0], dtype=torch.long, device=device)
-        x_T = sampler.schedule.q_sample(cond, t0, x_T)
+        x_T = noised_to_first_step(sampler, cond, x_T)
     return sample_loop(model_fn, x_T, sampler, generator, on_step=on_step, progress=_progress(desc, progress))

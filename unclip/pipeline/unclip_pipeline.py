@@ -19,6 +19,7 @@ from unclip.pipeline import stages
 from unclip.pipeline.cascade import Cascade, SamplingConfig
 from unclip.pipeline.model_dir import load_cascade, save_cascade
 from unclip.safety import Policy
+from unclip.utils.checks import MAX_SEED
 from unclip.utils.device import auto_dtype, resolve_device
 from unclip.utils.images import tensor_to_pil
 
@@ -62,7 +63,7 @@ def check_seed(seed: Any) -> int:
         value = operator.index(seed)
     except TypeError:
         raise InputError(f"seed: must be a whole number, got {seed!r}") from None
-    if not 0 <= value < 2**64:
+    if not 0 <= value <= MAX_SEED:
         raise InputError(f"seed: must be a whole number from 0 to 2**64 - 1, got {seed!r}")
     return value
 

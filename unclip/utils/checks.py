@@ -6,6 +6,8 @@ from typing import Any
 
 from unclip.errors import InputError
 
+MAX_SEED = 2**64 - 1  # torch.Generator.manual_seed takes 0 .. 2**64 - 1
+
 
 def require_counts(**counts: Any) -> None:
     """Each named argument is a whole number >= 1 (an InputError naming the first that is not)."""

@@ -90,14 +90,16 @@ def decode(
     decoder_settings: StageSampling | None = None,
     text: TextEncoding | None = None,
     progress: bool = False,
+    start_from: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Image embeddings [B, D] -> images [B, 3, size, size] in [-1, 1] (decoder + upsamplers, no prior).
-    The caption defaults to the empty one."""
+    The caption defaults to the empty one; `start_from`: see `stages.run_decoder`."""
     empty = pipe.empty_text()
     text = text if text is not None else empty.expand_to(embeds.shape[0])
     settings = decoder_settings or sampling.decoder
     x = stages.run_decoder(
-        pipe.cascade.decoder, embeds, text, empty, settings, generator, x_T=x_T, progress=progress
+        pipe.cascade.decoder, embeds, text, empty, settings, generator, x_T=x_T, progress=progress,
+        start_from=start_from,
     ).clamp(-1, 1)
     return pipe.upsample_to(x, size, sampling, generator, progress=progress).clamp(-1, 1)
 

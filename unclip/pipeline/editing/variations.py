@@ -14,13 +14,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import torch
 from PIL import Image
 
-from unclip.diffusion.sampler_base import randn
 from unclip.errors import InputError
-from unclip.pipeline import stages
-from unclip.pipeline.cascade import StageSampling
 from unclip.pipeline.editing.inputs import Fit, ImageSource, apply_fit, load_image, plan_fit
 from unclip.pipeline.editing.latents import decode, image_at
 from unclip.pipeline.editing.latents import drift as drift_embeds
@@ -41,20 +37,6 @@ def check_keep(value: float, name: str = "keep") -> float:
     if not isinstance(value, (int, float)) or not 0 <= value < 1:
         raise InputError(f"{name}: must be a number at least 0 and below 1, got {value!r}")
     return float(value)
-
-
-@torch.inference_mode()
-def noised_source(
-    pipe: UnCLIP, square: Image.Image, n: int, settings: StageSampling, generator: torch.Generator
-) -> torch.Tensor:
-    """The decoder's starting point for `settings.start` < 1: the source at the decoder's size,
-    forward-noised to the sampler's first timestep, once per result [n, 3, S, S]."""
-    decoder = pipe.cascade.decoder
-    device = next(decoder.parameters()).device
-    x0 = image_at(pil_to_tensor(square)[None].to(device), decoder.config.image_size).expand(n, -1, -1, -1)
-    sampler = stages.stage_sampler(decoder.config.diffusion, settings)
-    t0 = torch.full((n,), sampler.timesteps[0], dtype=torch.long, device=device)
-    return sampler.schedule.q_sample(x0, t0, randn(x0.shape, generator, device))
 
 
 def load_square(image: ImageSource, size: int, fit: Fit, what: str = "image") -> Image.Image:
@@ -88,6 +70,11 @@ def vary(
     embeds = pipe.cascade.clip.embed_pil([square]).float().expand(n, -1)
     embeds = drift_embeds(embeds, amount, generator)
     settings = replace(sampling.decoder, start=1.0 - keep)
-    x_T = noised_source(pipe, square, n, settings, generator) if keep > 0 else None
-    images = decode(pipe, embeds, size, sampling, generator, x_T=x_T, decoder_settings=settings, progress=progress)
+    source = None
+    if keep > 0:  # the source at the decoder's size, one per result
+        source = image_at(pil_to_tensor(square)[None].to(pipe.device), pipe.cascade.decoder.config.image_size)
+        source = source.expand(n, -1, -1, -1)
+    images = decode(
+        pipe, embeds, size, sampling, generator, decoder_settings=settings, progress=progress, start_from=source
+    )
     return screen_outputs(pipe.policy, tensor_to_pil(images))
