@@ -94,8 +94,31 @@ def test_outpainting_auto_follows_the_models_outpaint_method(micro):
 
     assert outpaint("auto") == outpaint("zero-shot") != outpaint("trained")
     assert resolve_method(pipe, "auto") == "trained"
+    assert (pipe.edit_method(), pipe.edit_method(outpaint=True)) == ("trained", "zero-shot")
     with pytest.raises(ValueError, match="outpaint_method"):
         SamplingConfig(outpaint_method="best")
+
+
+def test_server_engine_fills_outpainting_frames_with_the_outpaint_method(micro):
+    """The web editor outpaints through /v1/images/edits, one frame at a time: with `outpaint` the
+    server's engine fills the frame as `UnCLIP.outpaint` would (outpaint_method), else as an edit."""
+    import dataclasses
+
+    from unclip.pipeline.cascade import Cascade
+    from unclip.pipeline.unclip_pipeline import UnCLIP
+    from unclip.server.engine import UnclipEngine
+
+    c = micro.cascade
+    pipe = UnCLIP(Cascade(c.tokenizer, c.modules, dataclasses.replace(c.sampling, outpaint_method="zero-shot")), device="cpu")
+    engine = UnclipEngine(pipe, {"seed": 3, **FAST})
+    frame = noise_image(64, 64, seed=9).convert("RGBA")
+    frame.putalpha(Image.fromarray(np.where(np.arange(64)[None, :] < 40, 255, 0).astype(np.uint8).repeat(64, 0)))
+
+    def edit(method: str) -> bytes:
+        return pipe.edit(frame, None, "a boat", size=64, seed=3, method=method, **FAST)[0].tobytes()
+
+    assert engine.edit(frame, None, "a boat", 1, 64, outpaint=True)[0].tobytes() == edit("zero-shot")
+    assert engine.edit(frame, None, "a boat", 1, 64)[0].tobytes() == edit("trained") != edit("zero-shot")
 
 
 def test_edit_guidance_of_the_model_applies_to_edits_unless_the_call_sets_one(micro, tmp_path):

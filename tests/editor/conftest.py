@@ -77,9 +77,10 @@ class RecordingEngine:
     def __getattr__(self, name: str) -> Any:  # max_size, description, supports, generate, vary
         return getattr(self.inner, name)
 
-    def edit(self, image, mask, prompt, n, size):  # type: ignore[no-untyped-def]
-        self.edits.append({"image": image.copy(), "mask": mask, "prompt": prompt, "n": n, "size": size})
-        return self.inner.edit(image, mask, prompt, n, size)
+    def edit(self, image, mask, prompt, n, size, outpaint=False):  # type: ignore[no-untyped-def]
+        self.edits.append({"image": image.copy(), "mask": mask, "prompt": prompt, "n": n, "size": size,
+                           "outpaint": outpaint})
+        return self.inner.edit(image, mask, prompt, n, size, outpaint=outpaint)
 
 
 @pytest.fixture(scope="package")

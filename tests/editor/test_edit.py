@@ -68,8 +68,8 @@ def test_upload_erase_generate_keep_preserves_unerased_pixels(new_page, editor_s
     expect(page.locator("#edit-status .spinner")).to_be_visible()
     expect(page.locator("#edit-candidate-list .thumb-button")).to_have_count(4)
     (call,) = editor_engine.edits[calls:]  # what the server received from the browser
-    assert (call["prompt"], call["n"], call["size"], call["mask"]) == (
-        "a cat wearing a red hat", 4, 256, None)
+    assert (call["prompt"], call["n"], call["size"], call["mask"], call["outpaint"]) == (
+        "a cat wearing a red hat", 4, 256, None, False)
     assert call["image"].mode == "RGBA" and call["image"].size == (256, 256)
     sent = np.asarray(call["image"])
     erased = sent[..., 3] == 0

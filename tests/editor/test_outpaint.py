@@ -34,6 +34,7 @@ def _generate_and_accept(page, editor_engine, pick: int) -> None:
     expect(page.locator("#op-cand-index")).to_have_text(f"{pick + 1} / 4")
     (call,) = editor_engine.edits[calls:]
     assert call["size"] == 256 and call["image"].size == (256, 256) and call["mask"] is None
+    assert call["outpaint"] is True  # filled with the model's outpainting method
 
 
 def test_frame_over_the_edge_grows_the_canvas_and_keeps_the_picture(

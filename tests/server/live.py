@@ -111,9 +111,9 @@ class CountingEngine:
         self._note("generate", len(prompts))
         return self.inner.generate(prompts, size)
 
-    def edit(self, image, mask, prompt, n, size):  # type: ignore[no-untyped-def]
+    def edit(self, image, mask, prompt, n, size, outpaint=False):  # type: ignore[no-untyped-def]
         self._note("edit", n)
-        return self.inner.edit(image, mask, prompt, n, size)
+        return self.inner.edit(image, mask, prompt, n, size, outpaint=outpaint)
 
     def vary(self, image, n, size):  # type: ignore[no-untyped-def]
         self._note("vary", n)
@@ -128,6 +128,7 @@ class FakeEngine:
     def __init__(self, max_size: int = 1024) -> None:
         self.max_size = max_size
         self.calls: list[tuple[str, Any]] = []
+        self.outpaints: list[bool] = []  # each edit call's `outpaint`
 
     def supports(self, kind: str) -> bool:
         return True
@@ -136,8 +137,9 @@ class FakeEngine:
         self.calls.append(("generate", list(prompts)))
         return [Image.new("RGB", (size, size), (200, 10, 10)) for _ in prompts]
 
-    def edit(self, image, mask, prompt, n, size):  # type: ignore[no-untyped-def]
+    def edit(self, image, mask, prompt, n, size, outpaint=False):  # type: ignore[no-untyped-def]
         self.calls.append(("edit", (image.mode, image.size, None if mask is None else (mask.mode, mask.size), prompt, n)))
+        self.outpaints.append(outpaint)
         return [Image.new("RGB", (size, size), (10, 200, 10)) for _ in range(n)]
 
     def vary(self, image, n, size):  # type: ignore[no-untyped-def]

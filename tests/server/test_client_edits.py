@@ -87,6 +87,16 @@ def test_edit_passes_image_mask_prompt_and_n_to_the_model(fake):
     # the client's list form sends `image[]`; dall-e-2 takes one image
     client.images.edit(image=[png_bytes((80, 80), "RGBA")], prompt="a cow", size="256x256")
     assert engine.calls[-1][1][3] == "a cow"
+    assert engine.outpaints[-3:] == [False, False, False]
+
+
+@pytest.mark.parametrize("value, expected", [("true", True), ("1", True), ("false", False), ("", False)])
+def test_edit_outpaint_field_reaches_the_model(fake, value, expected):
+    """unclip's own `outpaint` field (the web editor sends it; the openai client through extra_body)."""
+    server, engine = fake
+    server.client().images.edit(image=png_bytes((80, 80), "RGBA"), prompt="a wider view", size="256x256",
+                                extra_body={"outpaint": value})
+    assert engine.outpaints[-1] is expected
 
 
 @pytest.mark.parametrize(
@@ -115,10 +125,12 @@ def test_edit_passes_image_mask_prompt_and_n_to_the_model(fake):
         (png_bytes((64, 64), "RGBA"), None, {"quality": "high"}, "quality", None),
         (png_bytes((64, 64), "RGBA"), None, {"extra_body": {"style": "vivid"}}, "style", None),
         (png_bytes((64, 64), "RGBA"), None, {"extra_body": {"colour": "red"}}, "colour", None),
+        (png_bytes((64, 64), "RGBA"), None, {"extra_body": {"outpaint": "maybe"}}, "outpaint",
+         "'maybe' is not of type 'boolean' - 'outpaint'"),
     ],
     ids=["jpeg", "gif", "empty", "4mb", "not-square", "rgb-no-mask", "mask-size", "mask-not-png", "prompt-long",
          "n-11", "n-0", "n-text", "size", "response-format", "model", "background", "output-format",
-         "input-fidelity", "quality", "style", "unknown-param"],
+         "input-fidelity", "quality", "style", "unknown-param", "outpaint-not-boolean"],
 )
 def test_invalid_edits(client, live, big_png, image, mask, kwargs, param, message):
     before = live.metric("unclip_images_generated_total", kind="edit")
@@ -144,8 +156,10 @@ def test_invalid_edits(client, live, big_png, image, mask, kwargs, param, messag
         (png_bytes((64, 64), "RGB"), {"response_format": "gif"}, "response_format", None),
         (png_bytes((64, 64), "RGB"), {"model": "gpt-image-1"}, "model", None),
         (png_bytes((64, 64), "RGB"), {"extra_body": {"prompt": "variations take no prompt"}}, "prompt", None),
+        (png_bytes((64, 64), "RGB"), {"extra_body": {"outpaint": "true"}}, "outpaint", None),
     ],
-    ids=["truncated-png", "text", "4mb", "not-square", "n-11", "size", "response-format", "model", "prompt"],
+    ids=["truncated-png", "text", "4mb", "not-square", "n-11", "size", "response-format", "model", "prompt",
+         "outpaint"],
 )
 def test_invalid_variations(client, big_png, image, kwargs, param, message):
     with pytest.raises(openai.BadRequestError) as e:

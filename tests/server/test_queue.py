@@ -128,7 +128,7 @@ def test_engine_errors_input_errors_are_400s_crashes_500s_and_batchmates_survive
                 raise RuntimeError("boom")
             return super().generate(prompts, size)
 
-        def edit(self, image, mask, prompt, n, size):  # type: ignore[no-untyped-def]
+        def edit(self, image, mask, prompt, n, size, outpaint=False):  # type: ignore[no-untyped-def]
             raise InputError("mask: the mask has no transparent pixels")
 
     server = make_server(Flaky(), max_batch_images=8, batch_wait_ms=300, unsafe_disable_safety=True, policy=None)

@@ -212,6 +212,12 @@ def test_openapi_document_and_docs(http):
         assert path in doc["paths"], path
     edit = doc["paths"]["/v1/images/edits"]["post"]
     assert "multipart/form-data" in edit["requestBody"]["content"]
+    from unclip.server.validation import FIELDS
+
+    for name, path in (("generations", "/v1/images/generations"), ("edits", "/v1/images/edits"),
+                       ("variations", "/v1/images/variations")):  # the document lists what the server takes
+        (body,) = doc["paths"][path]["post"]["requestBody"]["content"].values()
+        assert set(body["schema"]["properties"]) == FIELDS[name], name
     assert "HTTPBearer" in doc["components"]["securitySchemes"]
     assert http.get("/docs").status_code == 200
 

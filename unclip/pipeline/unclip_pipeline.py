@@ -268,6 +268,15 @@ class UnCLIP:
 
         return edit(self, image, mask, prompt, n, size, seed, method, progress, **stage_settings)  # type: ignore[arg-type]
 
+    def edit_method(self, outpaint: bool = False) -> str:
+        """The method an edit with `method="auto"` uses with this model ("trained" or "zero-shot");
+        `outpaint=True`: the one outpainting uses (the model's `sampling.outpaint_method`). For callers
+        that outpaint through `edit`, one frame at a time, as the web editor does."""
+        from unclip.pipeline.editing.inpaint import resolve_method
+
+        preferred = self.cascade.sampling.outpaint_method if outpaint else "auto"
+        return resolve_method(self, "auto", preferred)
+
     def outpaint(self, image: Image.Image, left: int = 0, right: int = 0, top: int = 0, bottom: int = 0,
                  prompt: str = "", **kwargs: Any) -> list[Image.Image]:
         """Extend `image` by margins (RGB results), or fill one `size` px generation `frame=(x, y)` placed

@@ -28,7 +28,8 @@ class Engine(Protocol):
 
     def generate(self, prompts: list[str], size: int) -> list[Image.Image]: ...
 
-    def edit(self, image: Image.Image, mask: Image.Image | None, prompt: str, n: int, size: int) -> list[Image.Image]: ...
+    def edit(self, image: Image.Image, mask: Image.Image | None, prompt: str, n: int, size: int,
+             outpaint: bool = False) -> list[Image.Image]: ...
 
     def vary(self, image: Image.Image, n: int, size: int) -> list[Image.Image]: ...
 
@@ -52,8 +53,14 @@ class UnclipEngine:
     def generate(self, prompts: list[str], size: int) -> list[Image.Image]:
         return self.pipe.generate(prompts, n=1, size=size, **self.stage_settings)
 
-    def edit(self, image: Image.Image, mask: Image.Image | None, prompt: str, n: int, size: int) -> list[Image.Image]:
-        return self.pipe.edit(image, mask, prompt, n=n, size=size, **self.stage_settings)
+    def edit(self, image: Image.Image, mask: Image.Image | None, prompt: str, n: int, size: int,
+             outpaint: bool = False) -> list[Image.Image]:
+        """`outpaint`: the transparent area extends a picture (one outpainting frame), so it is filled
+        with the model's outpainting method, which can differ from its edit method."""
+        settings = dict(self.stage_settings)
+        if outpaint:
+            settings["method"] = self.pipe.edit_method(outpaint=True)
+        return self.pipe.edit(image, mask, prompt, n=n, size=size, **settings)
 
     def vary(self, image: Image.Image, n: int, size: int) -> list[Image.Image]:
         return self.pipe.vary(image, n=n, size=size, **self.stage_settings)

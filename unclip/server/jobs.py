@@ -28,6 +28,7 @@ class EditWork:
     mask: Image.Image | None
     prompt: str
     size: int
+    outpaint: bool = False  # fill with the model's outpainting method (the web editor's frames)
 
 
 @dataclass
@@ -92,7 +93,7 @@ class BatchExecutor:
             (job,) = jobs
             w = job.payload
             if kind == "edit":
-                images = self.engine.edit(w.image, w.mask, w.prompt, job.n, w.size)
+                images = self.engine.edit(w.image, w.mask, w.prompt, job.n, w.size, outpaint=w.outpaint)
             else:
                 images = self.engine.vary(w.image, job.n, w.size)
             _check_count(images, job.n)

@@ -28,14 +28,21 @@ from unclip.server.schemas import (
     ModelList,
 )
 from unclip.server.uploads import decode_png, encode_png, require_square, with_alpha
-from unclip.server.validation import Common, check_field_names, nulls_removed, parse_common, parse_prompt
+from unclip.server.validation import (
+    Common,
+    check_field_names,
+    nulls_removed,
+    parse_common,
+    parse_outpaint,
+    parse_prompt,
+)
 
 if TYPE_CHECKING:
     from unclip.server.app import ServerState
 
 router = APIRouter()
 v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)], responses=ERROR_RESPONSES)
-OPTIONAL_FORM_FIELDS = ("model", "n", "size", "response_format", "user", "quality")
+OPTIONAL_FORM_FIELDS = ("model", "n", "size", "response_format", "user", "quality", "outpaint")
 
 
 def srv(request: Request) -> ServerState:
@@ -75,6 +82,7 @@ async def create_edit(request: Request) -> Response:
         fields, files = await _form_fields(request, form, "edits")
     prompt = parse_prompt(fields.get("prompt"))
     common = _common(s, fields, from_form=True)
+    outpaint = parse_outpaint(fields.get("outpaint"), from_form=True)
     note(request, kind="edit", n=common.n, size=common.size_label, response_format=common.response_format)
     if "image" not in files:
         raise missing("image")
@@ -90,7 +98,7 @@ async def create_edit(request: Request) -> Response:
         image = with_alpha(image)
     await _refuse_if(request, await to_thread.run_sync(s.guard.check_prompt, prompt, rid(request)))
     await _refuse_if(request, await to_thread.run_sync(s.guard.check_image, image, "upload", rid(request)))
-    images = await _run(request, EditWork(image, mask, prompt, common.size), common.n)
+    images = await _run(request, EditWork(image, mask, prompt, common.size, outpaint), common.n)
     return await _respond(request, images, common)
 
 

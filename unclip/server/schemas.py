@@ -59,6 +59,7 @@ _common: dict[str, Any] = {
     "user": {"type": "string"},
 }
 _prompt = {"type": "string", "minLength": 1, "maxLength": MAX_PROMPT_CHARS}
+_quality = {"type": "string", "enum": ["standard"]}
 _file = {"type": "string", "format": "binary", "description": "a square PNG, less than 4 MB"}
 
 
@@ -69,7 +70,7 @@ def _body(content_type: str, properties: dict[str, Any], required: list[str]) ->
 
 GENERATION_BODY = _body(
     "application/json",
-    {"prompt": _prompt, **_common, "quality": {"type": "string", "enum": ["standard"]}},
+    {"prompt": _prompt, **_common, "quality": _quality},
     ["prompt"],
 )
 EDIT_BODY = _body(
@@ -79,6 +80,13 @@ EDIT_BODY = _body(
         "mask": {**_file, "description": "PNG of the image's size; fully transparent pixels mark the edit"},
         "prompt": _prompt,
         **_common,
+        "quality": _quality,
+        "outpaint": {
+            "type": "boolean",
+            "default": False,
+            "description": "unclip only: the transparent area extends the picture past its borders, so the "
+                           "model's outpainting method fills it (the web editor's Outpaint tab sends true)",
+        },
     },
     ["image", "prompt"],
 )

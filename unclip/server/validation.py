@@ -25,7 +25,7 @@ NEWER_MODEL_PARAMS = frozenset({
 COMMON_FIELDS = frozenset({"model", "n", "size", "response_format", "user"})
 FIELDS = {
     "generations": COMMON_FIELDS | {"prompt", "quality"},
-    "edits": COMMON_FIELDS | {"prompt", "image", "mask", "quality"},
+    "edits": COMMON_FIELDS | {"prompt", "image", "mask", "quality", "outpaint"},
     "variations": COMMON_FIELDS | {"image"},
 }
 _INT_RE = re.compile(r"^[+-]?\d+$")
@@ -67,6 +67,19 @@ def parse_int(value: Any, param: str, from_form: bool) -> int:
     if not isinstance(value, int):
         raise _type_error(value, "integer", param)
     return value
+
+
+def parse_outpaint(value: Any, from_form: bool) -> bool:
+    """unclip's own `outpaint` field of edits (not in OpenAI's API; the web editor sends it): "true"
+    when the transparent area extends the picture past its borders, so the model's outpainting method
+    fills it. Absent: false."""
+    if value is None:
+        return False
+    if from_form and isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+        return value.strip().lower() in ("true", "1")
+    if not from_form and isinstance(value, bool):
+        return value
+    raise _type_error(value, "boolean", "outpaint")
 
 
 def parse_prompt(value: Any) -> str:

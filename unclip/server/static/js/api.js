@@ -99,11 +99,13 @@ export async function generate({ prompt, n, size }, signal) {
   return images(body);
 }
 
-/** POST /v1/images/edits: `image` is a square PNG whose fully transparent pixels are the area to fill. */
-export async function edit({ image, mask = null, prompt, n, size }, signal) {
+/** POST /v1/images/edits: `image` is a square PNG whose fully transparent pixels are the area to fill;
+ * `outpaint`: that area extends the picture (unclip's own field: the model's outpainting method fills it). */
+export async function edit({ image, mask = null, prompt, n, size, outpaint = false }, signal) {
   const form = new FormData();
   form.append("image", image, "image.png");
   if (mask) form.append("mask", mask, "mask.png");
+  if (outpaint) form.append("outpaint", "true");
   form.append("prompt", prompt);
   form.append("n", String(n));
   form.append("size", sizeLabel(size));

@@ -359,7 +359,7 @@ export class OutpaintTab {
     this.candidateFrame = f; // shown while generating, so the frame stays where it was
     this.render();
     const images = await this.app.run(this.status, `Outpainting: ${n} candidate${n > 1 ? "s" : ""}`,
-      (signal) => api.edit({ image: sent, prompt, n, size }, signal));
+      (signal) => api.edit({ image: sent, prompt, n, size, outpaint: true }, signal));
     if (!images) {
       this.candidateFrame = null;
       this.render();
