@@ -11,3 +11,8 @@ class ModelFormatError(UnclipError):
 
 class InputError(UnclipError):
     """An input image, mask, prompt or parameter is invalid; the message says which and why."""
+
+
+class UnknownSettingError(InputError, TypeError):
+    """A keyword setting that does not exist (a typo such as `decoder_stepz`). Also a TypeError, which
+    is what Python raises for an unexpected keyword argument."""

@@ -103,8 +103,9 @@ def test_bad_requests_raise_input_errors(pipe):
         pipe.generate("x" * 1001)
     with pytest.raises(InputError, match="sampler"):
         pipe.generate("x", decoder_sampler="euler")
-    with pytest.raises(TypeError, match="unknown stage setting"):
+    with pytest.raises(InputError, match="unknown stage setting 'decoder_stepz' .did you mean 'decoder_steps'") as e:
         pipe.generate("x", decoder_stepz=3)
+    assert isinstance(e.value, TypeError)  # what Python raises for an unexpected keyword
 
 
 @pytest.mark.parametrize(

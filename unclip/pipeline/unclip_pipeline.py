@@ -6,6 +6,7 @@ prompt -> tokens -> CLIP text embedding -> prior -> image embedding -> decoder (
 
 from __future__ import annotations
 
+import difflib
 import operator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import torch
 from PIL import Image
 
-from unclip.errors import InputError
+from unclip.errors import InputError, UnknownSettingError
 from unclip.models.clip import TextEncoding
 from unclip.pipeline import stages
 from unclip.pipeline.cascade import Cascade, SamplingConfig
@@ -32,6 +33,15 @@ def default_model_path() -> Path:
     return Path(__file__).resolve().parent.parent / "assets" / "default_model"
 
 
+STAGE_SETTINGS = [f"{stage}_{name}" for stage in ("prior", "decoder", "upsampler_256", "upsampler_1024")
+                  for name in ("sampler", "steps", "guidance", "eta", "start")] + ["prior_candidates"]
+
+
+def _did_you_mean(key: str) -> str:
+    close = difflib.get_close_matches(key, STAGE_SETTINGS, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def parse_stage_settings(sampling: SamplingConfig, settings: dict[str, Any]) -> SamplingConfig:
     """Apply keyword overrides like `decoder_steps=10, prior_guidance=2.0, upsampler_256_sampler="ddim"`."""
     overrides: dict[str, dict[str, Any]] = {}
@@ -41,15 +51,11 @@ def parse_stage_settings(sampling: SamplingConfig, settings: dict[str, Any]) -> 
         if key == "prior_candidates":
             overrides["prior_candidates"] = value  # type: ignore[assignment]
             continue
+        if key not in STAGE_SETTINGS:
+            raise UnknownSettingError(f"unknown stage setting {key!r}{_did_you_mean(key)} (use "
+                                      "<prior|decoder|upsampler_256|upsampler_1024>_<sampler|steps|guidance|eta|start>"
+                                      " or prior_candidates)")
         stage, _, field_name = key.rpartition("_")
-        if stage not in ("prior", "decoder", "upsampler_256", "upsampler_1024") or field_name not in (
-            "sampler",
-            "steps",
-            "guidance",
-            "eta",
-            "start",
-        ):
-            raise TypeError(f"unknown stage setting {key!r} (use <stage>_<sampler|steps|guidance|eta|start>)")
         overrides.setdefault(stage, {})[field_name] = value
     try:
         return sampling.with_overrides(overrides)
