@@ -82,8 +82,9 @@ async def create_edit(request: Request) -> Response:
         fields, files = await _form_fields(request, form, "edits")
     prompt = parse_prompt(fields.get("prompt"))
     common = _common(s, fields, from_form=True)
-    outpaint = parse_outpaint(fields.get("outpaint"), from_form=True)
-    note(request, kind="edit", n=common.n, size=common.size_label, response_format=common.response_format)
+    outpaint = parse_outpaint(fields.get("outpaint"))
+    note(request, kind="edit", n=common.n, size=common.size_label, response_format=common.response_format,
+         outpaint=outpaint)
     if "image" not in files:
         raise missing("image")
     image = await _decode(s, files["image"], "image")

@@ -69,16 +69,14 @@ def parse_int(value: Any, param: str, from_form: bool) -> int:
     return value
 
 
-def parse_outpaint(value: Any, from_form: bool) -> bool:
-    """unclip's own `outpaint` field of edits (not in OpenAI's API; the web editor sends it): "true"
-    when the transparent area extends the picture past its borders, so the model's outpainting method
-    fills it. Absent: false."""
+def parse_outpaint(value: Any) -> bool:
+    """unclip's own `outpaint` form field of edits (not in OpenAI's API; the web editor sends it):
+    "true" when the transparent area extends the picture past its borders, so the model's outpainting
+    method fills it. Absent: false."""
     if value is None:
         return False
-    if from_form and isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
         return value.strip().lower() in ("true", "1")
-    if not from_form and isinstance(value, bool):
-        return value
     raise _type_error(value, "boolean", "outpaint")
 
 
