@@ -27,15 +27,11 @@ if TYPE_CHECKING:
     from unclip.pipeline.unclip_pipeline import UnCLIP
 
 
-def check_fraction(name: str, value: float) -> float:
-    if not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise InputError(f"{name}: must be a number between 0 and 1, got {value!r}")
-    return float(value)
-
-
-def check_keep(value: float, name: str = "keep") -> float:
-    if not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise InputError(f"{name}: must be a number at least 0 and below 1, got {value!r}")
+def check_fraction(name: str, value: float, below_one: bool = False) -> float:
+    """0..1 (`below_one`: 0..<1, as for `keep`: a walk of zero steps draws nothing)."""
+    if not isinstance(value, (int, float)) or not (0 <= value < 1 if below_one else 0 <= value <= 1):
+        bound = "at least 0 and below 1" if below_one else "between 0 and 1"
+        raise InputError(f"{name}: must be a number {bound}, got {value!r}")
     return float(value)
 
 
@@ -63,7 +59,7 @@ def vary(
     pipe.check_request([""], n, size)
     amount = check_fraction("drift", drift)
     sampling = parse_stage_settings(pipe.cascade.sampling, stage_settings)
-    keep = check_keep(sampling.vary_keep if keep is None else keep)
+    keep = check_fraction("keep", sampling.vary_keep if keep is None else keep, below_one=True)
     square = load_square(image, size, fit)
     screen_inputs(pipe.policy, [], [square])
     generator = pipe.generator(seed)
