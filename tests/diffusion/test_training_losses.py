@@ -214,3 +214,31 @@ def test_min_snr_weighting_caps_the_x0_space_weight() -> None:
         a = plain.training_losses(model, x0, t, noise)["mse"]
         b = weighted.training_losses(model, x0, t, noise)["mse"]
         torch.testing.assert_close(b, a * w.float(), rtol=1e-5, atol=1e-7)
+
+
+def test_v_weighting_gives_every_prediction_type_v_predictions_x0_weight_up_to_the_cap() -> None:
+    import pytest
+
+    from unclip.diffusion import GaussianDiffusion, NoiseSchedule
+
+    sched = NoiseSchedule.from_kind("cosine")
+    t = torch.tensor([0, 200, 600, 800, 999])
+    ab = sched.alphas_cumprod[t].double()
+    snr = ab / (1 - ab)
+    for prediction, to_x0 in (("epsilon", snr), ("x0", torch.ones_like(snr)), ("v", snr + 1)):
+        plain = GaussianDiffusion(sched, prediction=prediction)  # type: ignore[arg-type]
+        weighted = GaussianDiffusion(sched, prediction=prediction, v_weight_cap=20.0)  # type: ignore[arg-type]
+        w = weighted.v_weight(t).double()
+        # in x0 terms the weighted loss is (SNR + 1) x0-MSE, as v-prediction's, until the cap
+        torch.testing.assert_close(w, ((snr + 1) / to_x0).clamp(max=20.0), rtol=1e-5, atol=1e-9)
+        x0 = torch.randn(5, 3, 4, 4, generator=torch.Generator().manual_seed(0))
+        noise = torch.randn_like(x0)
+        a = plain.training_losses(lambda x, tt: torch.zeros_like(x), x0, t, noise)["mse"]
+        b = weighted.training_losses(lambda x, tt: torch.zeros_like(x), x0, t, noise)["mse"]
+        torch.testing.assert_close(b, a * w.float(), rtol=1e-5, atol=1e-7)
+    eps = GaussianDiffusion(sched, v_weight_cap=20.0).v_weight(t)
+    assert eps[0] == pytest.approx(1.0, abs=1e-3) and eps[-1] == 20.0  # clean: plain epsilon; pure noise: the cap
+    with pytest.raises(ValueError, match="at most one"):
+        GaussianDiffusion(sched, min_snr_gamma=5.0, v_weight_cap=20.0)
+    with pytest.raises(ValueError, match="v_weight_cap must be non-negative"):
+        GaussianDiffusion(sched, v_weight_cap=-1.0)

@@ -52,6 +52,30 @@ def test_stage_specific_checks(tmp_path):
         load_train_config({"run_dir": "r", "upsampler": {"crop_size": 30}}, "upsampler")
     with pytest.raises(ConfigError, match=r"caption_dropout must be in \[0, 1\]"):
         load_train_config({"run_dir": "r", "decoder": {"clip": "c", "caption_dropout": 2}}, "decoder")
+    for bad, message in (
+        ({"high_noise_share": 1.5}, r"high_noise_share must be in \[0, 1\]"),
+        ({"high_noise_from": 1000}, r"high_noise_from must be in \[0, 999\]"),
+        ({"v_weight_cap": -2}, r"v_weight_cap must be non-negative"),
+        ({"v_weight_cap": 20, "min_snr_gamma": 5}, r"set at most one"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            load_train_config({"run_dir": "r", "decoder": {"clip": "c", **bad}}, "decoder")
+
+
+def test_high_noise_share_draws_that_share_of_timesteps_from_the_high_noise_range():
+    import torch
+
+    from unclip.models.decoder import DecoderConfig
+    from unclip.training.stages.base import draw_diffusion
+
+    cfg = DecoderConfig().diffusion
+    g = torch.Generator().manual_seed(0)
+    ts = torch.stack([draw_diffusion(cfg, (1,), g, 0.75, 600)["t"] for _ in range(4000)])
+    uniform = torch.stack([draw_diffusion(cfg, (1,), g)["t"] for _ in range(4000)])
+    # 75% from [600, 1000) plus 25% uniform (of which 40% land there too): 85% at t >= 600
+    assert abs(float((ts >= 600).float().mean()) - 0.85) < 0.03
+    assert abs(float((uniform >= 600).float().mean()) - 0.40) < 0.03
+    assert int(ts.min()) < 600 and int(ts.max()) <= 999
 
 
 def test_set_overrides(tmp_path):

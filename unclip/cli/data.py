@@ -10,6 +10,7 @@ from typing import Any
 from unclip.data.sources import (
     CLIPART_SOURCES,
     EMOJI_STYLES,
+    EXTRA_EMOJI_STYLES,
     PHOTO_SOURCES,
     BuildReport,
     DataSourceError,
@@ -128,6 +129,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     _common(emoji)
     _choose(emoji, "--styles", EMOJI_STYLES)
+    emoji.add_argument_group(
+        "more styles",
+        f"also accepted by --styles: {', '.join(EXTRA_EMOJI_STYLES)} (the independent judge's data; "
+        "openmoji is CC-BY-SA, never for shipped weights)",
+    )
     emoji.add_argument("--size", type=int, default=64, help="output side in px (default 64)")
     emoji.set_defaults(func=_run_emoji)
 

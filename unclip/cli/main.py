@@ -23,6 +23,7 @@ COMMANDS = [
     "embed",
     "train",
     "evaluate",
+    "judge",
 ]
 
 

@@ -51,12 +51,18 @@ class GaussianDiffusion:
         learned_variance: bool = False,
         vb_weight: float = 0.001,
         min_snr_gamma: float = 0.0,
+        v_weight_cap: float = 0.0,
     ) -> None:
         if vb_weight < 0:
             raise ValueError(f"vb_weight must be non-negative, got {vb_weight}")
         if min_snr_gamma < 0:
             raise ValueError(f"min_snr_gamma must be non-negative (0: off), got {min_snr_gamma}")
+        if v_weight_cap < 0:
+            raise ValueError(f"v_weight_cap must be non-negative (0: off), got {v_weight_cap}")
+        if min_snr_gamma > 0 and v_weight_cap > 0:
+            raise ValueError("min_snr_gamma and v_weight_cap are two loss weightings: set at most one")
         self.min_snr_gamma = min_snr_gamma
+        self.v_weight_cap = v_weight_cap
         self.schedule = schedule
         self.prediction = check_prediction(prediction)
         self.learned_variance = learned_variance
@@ -143,6 +149,16 @@ class GaussianDiffusion:
             return clipped / (snr + 1)
         return clipped
 
+    def v_weight(self, t: torch.Tensor) -> torch.Tensor:
+        """The loss weight of v-prediction (Salimans & Ho 2022), SNR + 1 in x0 terms, relative to this
+        prediction type's plain MSE and capped at ``v_weight_cap``. For epsilon prediction it is
+        (SNR + 1) / SNR: plain epsilon MSE weights the x0 error by SNR, almost nothing at high noise,
+        where the decoder decides the picture's layout; this weight keeps a floor of 1 there."""
+        ab = self.schedule.alphas_cumprod.to(t.device)[t]
+        snr = ab / (1 - ab)
+        plain = {"epsilon": snr, "v": snr + 1, "x0": torch.ones_like(snr)}[self.prediction]
+        return ((snr + 1) / plain).clamp(max=self.v_weight_cap)
+
     def training_losses(
         self,
         model_fn: ModelFn,
@@ -169,6 +185,8 @@ class GaussianDiffusion:
         mse = _mean_flat((self.target(x0_f, noise_f, t) - mean_f) ** 2)
         if self.min_snr_gamma > 0:
             mse = mse * self.min_snr_weight(t).to(mse)
+        elif self.v_weight_cap > 0:
+            mse = mse * self.v_weight(t).to(mse)
         terms = {"mse": mse}
         if var_out is not None:
             vb_bits = self._vb_bits(x0_f, x_t_f, t, mean_f.detach(), _at_least_float32(var_out))

@@ -15,6 +15,11 @@ class EvalConcept:
     caption: str
     split: str  # "train" (seen) or "holdout" (unseen)
     images: list[Path] = field(default_factory=list)  # real images of this concept
+    styles: list[str] = field(default_factory=list)  # the style of each of `images` ("" when not recorded)
+
+    def image_of_style(self, style: str) -> Path:
+        """The first real image of `style`, else the first one."""
+        return next((p for p, s in zip(self.images, self.styles) if s == style), self.images[0])
 
 
 def _stable_order(text: str) -> str:
@@ -55,6 +60,7 @@ def load_concepts(dataset: str | Path, per_split: int) -> list[EvalConcept]:
         key = (split, concept)
         entry = by_concept.setdefault(key, EvalConcept(caption=concept, split=split))
         entry.images.append(root / file)
+        entry.styles.append(str(row.get("style") or ""))
     out = []
     for split in ("train", "holdout"):
         concepts = sorted((c for (s, _), c in by_concept.items() if s == split), key=lambda c: _stable_order(c.caption))

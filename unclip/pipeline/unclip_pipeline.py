@@ -303,6 +303,15 @@ class UnCLIP:
 
         return vary(self, image, n, size, seed, drift, progress, keep=keep, **stage_settings)
 
+    def reconstruct(self, images: list[Image.Image], size: int = 64, seed: int | None = None,
+                    progress: bool = False, **stage_settings: Any) -> list[Image.Image]:
+        """Each image decoded from its own CLIP image embedding (decoder from pure noise, empty caption:
+        the paper's variations at keep 0), one result per image, in one batch. What a picture looks like
+        after CLIP and the decoder: `unclip eval` scores these with its judge. Also fit, stage settings."""
+        from unclip.pipeline.editing.variations import reconstruct
+
+        return reconstruct(self, images, size, seed, progress=progress, **stage_settings)
+
     def interpolate(self, a: Image.Image, b: Image.Image, frames: int = 8, **kwargs: Any) -> list[Image.Image]:
         """`frames` images from `a` to `b` (slerp of CLIP image embeddings; decoder noise from DDIM
         inversion of `a`, `noise="invert-both"` or `"random"`). Also size, seed, progress, stage settings."""

@@ -118,6 +118,9 @@ class DecoderStage(Config):
     image_embed_dropout: float = 0.1  # replace the CLIP image embedding with the learned null embedding (paper: 10%)
     caption_dropout: float = 0.5  # replace the caption with the empty caption (paper: 50%)
     min_snr_gamma: float = 0.0  # weight the denoising loss by min(SNR, gamma) in x0 terms (Min-SNR; 5 is typical); 0: off (paper)
+    v_weight_cap: float = 0.0  # weight the loss as v-prediction does (SNR + 1 in x0 terms), relative weight capped at this; 0: off (paper)
+    high_noise_share: float = 0.0  # share of training timesteps drawn from [high_noise_from, T) only (the layout-forming steps); 0: uniform (paper)
+    high_noise_from: int = 600  # first timestep of that high-noise range
     init_from: str = ""  # initialise from a decoder run folder or model directory (inpainting fine-tuning: the extra input channels start at zero)
     init_component: str = "decoder"  # which component of an init_from model directory: "decoder", or "decoder_inpaint" to continue an inpainting decoder
 
@@ -126,6 +129,15 @@ class DecoderStage(Config):
             raise ValueError("clip is empty: name the CLIP run folder or a model directory")
         _fraction("image_embed_dropout", self.image_embed_dropout)
         _fraction("caption_dropout", self.caption_dropout)
+        _fraction("high_noise_share", self.high_noise_share)
+        if self.v_weight_cap < 0:
+            raise ValueError(f"v_weight_cap must be non-negative (0: off), got {self.v_weight_cap}")
+        if self.v_weight_cap > 0 and self.min_snr_gamma > 0:
+            raise ValueError("min_snr_gamma and v_weight_cap are two loss weightings: set at most one")
+        if not 0 <= self.high_noise_from < self.model.diffusion.num_timesteps:
+            raise ValueError(
+                f"high_noise_from must be in [0, {self.model.diffusion.num_timesteps - 1}], got {self.high_noise_from}"
+            )
         if self.init_component not in ("decoder", "decoder_inpaint"):
             raise ValueError(f"init_component must be decoder or decoder_inpaint, got {self.init_component!r}")
 

@@ -9,6 +9,7 @@ from unclip.data.sources.base import DataSourceError, SourceInstallError, Source
 from unclip.data.sources.builders import (
     CLIPART_SOURCES,
     EMOJI_STYLES,
+    EXTRA_EMOJI_STYLES,
     PHOTO_SOURCES,
     build_clipart,
     build_emoji,
@@ -20,6 +21,7 @@ from unclip.data.sources.writer import BuildReport
 __all__ = [
     "CLIPART_SOURCES",
     "EMOJI_STYLES",
+    "EXTRA_EMOJI_STYLES",
     "PHOTO_SOURCES",
     "BuildReport",
     "DataSourceError",

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from unclip.data.sources import emoji_datasource, fluent, noto, openclipart, photos
+from unclip.data.sources import emoji_datasource, fluent, iconify, noto, openclipart, openmoji, photos
 from unclip.data.sources.base import Collected, DataSourceError, Package
 from unclip.data.sources.cache import SourceCache
 from unclip.data.sources.render import svg_renderer_available
 from unclip.data.sources.writer import BuildReport, build_dataset
 
-EMOJI_STYLES = ("google", "twitter", "noto", "fluent")
+EMOJI_STYLES = ("google", "twitter", "noto", "fluent")  # the default model's training styles
+# More styles, for the independent judge (unclip/evaluation/judge): two it trains on, and OpenMoji
+# (CC-BY-SA: never for shipped model weights), the style it is tested on and never sees in training.
+EXTRA_EMOJI_STYLES = ("fluent-flat", "emojione", "openmoji")
 CLIPART_SOURCES = ("fluent", "openclipart")
 CLIPART_SIZES = (256, 1024)
 PHOTO_SOURCES = ("backgrounds", "tuxpaint")
@@ -41,12 +44,20 @@ def check_options(size: int, holdout: float, limit: int | None, workers: int) ->
 def _emoji_packages(style: str, cache: SourceCache) -> list[Package]:
     if style in emoji_datasource.STYLES:
         return emoji_datasource.packages(style)
+    if style in iconify.SETS:
+        return iconify.packages(style, cache)
+    if style == "openmoji":
+        return openmoji.packages(cache)
     return noto.packages(cache) if style == "noto" else fluent.packages(cache)
 
 
 def _collect_emoji(style: str, cache: SourceCache) -> Collected:
     if style in emoji_datasource.STYLES:
         return emoji_datasource.collect(style, cache)
+    if style in iconify.SETS:
+        return iconify.collect(style, cache)
+    if style == "openmoji":
+        return openmoji.collect(cache)
     return noto.collect(cache) if style == "noto" else fluent.collect(cache)
 
 
@@ -63,7 +74,7 @@ def build_emoji(
     log: Callable[[str], None] = print,
     hint: str = "run again with --install",
 ) -> BuildReport:
-    chosen = parse_list(styles, EMOJI_STYLES, "emoji style(s)")
+    chosen = parse_list(styles, EMOJI_STYLES + EXTRA_EMOJI_STYLES, "emoji style(s)")
     check_options(size, holdout, limit, workers)
     cache = cache or SourceCache()
     needed = [p for s in chosen for p in _emoji_packages(s, cache)]

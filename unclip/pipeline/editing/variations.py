@@ -74,3 +74,28 @@ def vary(
         pipe, embeds, size, sampling, generator, decoder_settings=settings, progress=progress, start_from=source
     )
     return screen_outputs(pipe.policy, tensor_to_pil(images))
+
+
+def reconstruct(
+    pipe: UnCLIP,
+    images: list[ImageSource],
+    size: int = 64,
+    seed: int | None = None,
+    fit: Fit = "crop",
+    progress: bool = False,
+    **stage_settings: Any,
+) -> list[Image.Image]:
+    """See `UnCLIP.reconstruct`: each image decoded from its own CLIP image embedding, from pure noise
+    and the empty caption (the paper's variations with keep 0), one result per image, in one batch."""
+    from unclip.pipeline.unclip_pipeline import parse_stage_settings
+
+    if not isinstance(images, (list, tuple)) or not images:
+        raise InputError("images: a non-empty list of images is required")
+    pipe.check_request([""], len(images), size)
+    sampling = parse_stage_settings(pipe.cascade.sampling, stage_settings)
+    squares = [load_square(im, size, fit) for im in images]
+    screen_inputs(pipe.policy, [], squares)
+    generator = pipe.generator(seed)
+    embeds = pipe.cascade.clip.embed_pil(squares).float()
+    out = decode(pipe, embeds, size, sampling, generator, progress=progress)
+    return screen_outputs(pipe.policy, tensor_to_pil(out))

@@ -111,19 +111,24 @@ class NetWrapper(nn.Module):
         self.net = net
 
 
-def make_diffusion(cfg: DiffusionConfig, min_snr_gamma: float = 0.0) -> GaussianDiffusion:
+def make_diffusion(cfg: DiffusionConfig, min_snr_gamma: float = 0.0, v_weight_cap: float = 0.0) -> GaussianDiffusion:
     return GaussianDiffusion(
         NoiseSchedule(make_betas(cfg.schedule, cfg.num_timesteps)),  # type: ignore[arg-type]
         prediction=cfg.prediction,  # type: ignore[arg-type]
         learned_variance=cfg.learned_variance,
         min_snr_gamma=min_snr_gamma,
+        v_weight_cap=v_weight_cap,
     )
 
 
-def draw_diffusion(cfg: DiffusionConfig, shape: tuple[int, ...], g: torch.Generator) -> dict[str, torch.Tensor]:
-    """The per-sample timestep and noise."""
+def draw_diffusion(
+    cfg: DiffusionConfig, shape: tuple[int, ...], g: torch.Generator, high_noise_share: float = 0.0, high_noise_from: int = 0
+) -> dict[str, torch.Tensor]:
+    """The per-sample timestep and noise. With `high_noise_share` > 0 that share of the timesteps is
+    drawn from [high_noise_from, num_timesteps) only, the rest uniformly from the whole schedule."""
+    low = high_noise_from if high_noise_share > 0 and torch.rand((), generator=g) < high_noise_share else 0
     return {
-        "t": torch.randint(0, cfg.num_timesteps, (), generator=g),
+        "t": torch.randint(low, cfg.num_timesteps, (), generator=g),
         "noise": torch.randn(shape, generator=g),
     }
 

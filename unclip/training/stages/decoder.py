@@ -32,8 +32,13 @@ def inpaint_channels(image: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
 
 
 class DecoderMaker(TextImageMaker):
-    def __init__(self, config: DecoderConfig, image_dropout: float, caption_dropout: float, **kw):  # type: ignore[no-untyped-def]
+    def __init__(  # type: ignore[no-untyped-def]
+        self, config: DecoderConfig, image_dropout: float, caption_dropout: float,
+        high_noise_share: float = 0.0, high_noise_from: int = 0, **kw,
+    ):
         super().__init__(**kw)
+        self.high_noise_share = high_noise_share
+        self.high_noise_from = high_noise_from
         self.config = config
         self.image_dropout = image_dropout
         self.caption_dropout = caption_dropout
@@ -44,7 +49,7 @@ class DecoderMaker(TextImageMaker):
         size = self.config.image_size
         out = self.conditioning(record)
         out["image"] = resize_center_crop(record.image, size)
-        out.update(draw_diffusion(self.config.diffusion, (3, size, size), g))
+        out.update(draw_diffusion(self.config.diffusion, (3, size, size), g, self.high_noise_share, self.high_noise_from))
         out["drop_image"] = torch.rand((), generator=g) < self.image_dropout
         out["drop_caption"] = torch.rand((), generator=g) < self.caption_dropout
         if self.config.inpainting:
@@ -94,7 +99,7 @@ class DecoderStage(ConditionedStage):
 
     def setup(self, source, barrier) -> None:  # type: ignore[no-untyped-def]
         super().setup(source, barrier)
-        self.diffusion = make_diffusion(self.stage_cfg.model.diffusion, self.stage_cfg.min_snr_gamma)
+        self.diffusion = make_diffusion(self.stage_cfg.model.diffusion, self.stage_cfg.min_snr_gamma, self.stage_cfg.v_weight_cap)
         self.init_notes: list[str] = []
 
     def build(self) -> nn.Module:
@@ -105,7 +110,10 @@ class DecoderStage(ConditionedStage):
 
     def maker(self) -> DecoderMaker:
         s = self.stage_cfg
-        return DecoderMaker(s.model, s.image_embed_dropout, s.caption_dropout, **self.text_image_maker_args())
+        return DecoderMaker(
+            s.model, s.image_embed_dropout, s.caption_dropout, s.high_noise_share, s.high_noise_from,
+            **self.text_image_maker_args(),
+        )
 
     def loss(self, module: nn.Module, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         text = self.frozen.drop_captions(self.frozen.text(batch), batch["drop_caption"])
