@@ -11,7 +11,9 @@ import json
 import os
 from typing import Any
 
-from unclip.cli.common import add_model_options, add_stage_options, check_device, stage_settings
+from unclip.cli.common import add_model_options, add_stage_options, check_device, require_extra, stage_settings
+
+SERVER_MODULES = ("fastapi", "uvicorn", "python_multipart", "prometheus_client")  # the `server` extra
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -86,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(settings.redacted(), indent=2))
         return 0
     check_device(settings.device)
+    require_extra("server", SERVER_MODULES, "unclip serve")
     from unclip.server.runner import serve
 
     return serve(settings)
