@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
@@ -46,6 +46,7 @@ class ServerState:
     started_at: float
     draining: bool = False
     inflight: int = 0  # HTTP requests being handled (all endpoints)
+    upload_limiter: CapacityLimiter | None = None  # uploads decoded or checked at once (set when the loop runs)
 
     def begin_drain(self) -> None:
         if not self.draining:
@@ -76,6 +77,7 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.upload_limiter = CapacityLimiter(settings.upload_workers)
         queue.start()
         janitor = asyncio.create_task(_janitor(state))
         try:

@@ -27,7 +27,7 @@ from unclip.server.schemas import (
     Model,
     ModelList,
 )
-from unclip.server.uploads import decode_png, encode_png, require_square, with_alpha
+from unclip.server.uploads import check_header, decode_png, encode_png, require_square, with_alpha
 from unclip.server.validation import (
     Common,
     check_field_names,
@@ -87,18 +87,19 @@ async def create_edit(request: Request) -> Response:
          outpaint=outpaint)
     if "image" not in files:
         raise missing("image")
-    image = await _decode(s, files["image"], "image")
-    require_square(image, "image")
-    mask = None
+    size = _header(s, files["image"], "image")
+    require_square(size, "image")
     if "mask" in files:
-        mask = await _decode(s, files["mask"], "mask")
-        if mask.size != image.size:
+        mask_size = _header(s, files["mask"], "mask")
+        if mask_size != size:
             raise invalid("mask", f"Invalid mask image - expected the size of the image "
-                                  f"({image.width}x{image.height}), got {mask.width}x{mask.height} instead.")
-    else:
+                                  f"({size[0]}x{size[1]}), got {mask_size[0]}x{mask_size[1]} instead.")
+    image = await _decode(s, files["image"], "image", common.size)
+    mask = await _decode(s, files["mask"], "mask", common.size) if "mask" in files else None
+    if mask is None:
         image = with_alpha(image)
     await _refuse_if(request, await to_thread.run_sync(s.guard.check_prompt, prompt, rid(request)))
-    await _refuse_if(request, await to_thread.run_sync(s.guard.check_image, image, "upload", rid(request)))
+    await _refuse_if(request, await _check_upload(request, image))
     images = await _run(request, EditWork(image, mask, prompt, common.size, outpaint), common.n)
     return await _respond(request, images, common)
 
@@ -113,9 +114,9 @@ async def create_variation(request: Request) -> Response:
     note(request, kind="vary", n=common.n, size=common.size_label, response_format=common.response_format)
     if "image" not in files:
         raise missing("image")
-    image = await _decode(s, files["image"], "image")
-    require_square(image, "image")
-    await _refuse_if(request, await to_thread.run_sync(s.guard.check_image, image, "upload", rid(request)))
+    require_square(_header(s, files["image"], "image"), "image")
+    image = await _decode(s, files["image"], "image", common.size)
+    await _refuse_if(request, await _check_upload(request, image))
     images = await _run(request, VaryWork(image, common.size), common.n)
     return await _respond(request, images, common)
 
@@ -238,10 +239,22 @@ async def _form_fields(request: Request, form: Any, endpoint: str) -> tuple[dict
     return fields, files
 
 
-async def _decode(s: ServerState, data: bytes, param: str) -> Image.Image:
+def _header(s: ServerState, data: bytes, param: str) -> tuple[int, int]:
+    return check_header(data, param, s.settings.max_upload_bytes, s.settings.max_upload_pixels)
+
+
+async def _decode(s: ServerState, data: bytes, param: str, side: int) -> Image.Image:
+    """Decode an upload and shrink it to the output size at once, in a worker thread; at most
+    `upload_workers` uploads are decoded or checked at a time (each can be 64 MB while decoding)."""
     return await to_thread.run_sync(
-        decode_png, data, param, s.settings.max_upload_bytes, s.settings.max_upload_pixels
+        decode_png, data, param, s.settings.max_upload_bytes, s.settings.max_upload_pixels, side,
+        limiter=s.upload_limiter,
     )
+
+
+async def _check_upload(request: Request, image: Image.Image) -> APIError | None:
+    s = srv(request)
+    return await to_thread.run_sync(s.guard.check_image, image, "upload", rid(request), limiter=s.upload_limiter)
 
 
 async def _refuse_if(request: Request, refusal: APIError | None) -> None:

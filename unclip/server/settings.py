@@ -81,6 +81,7 @@ class ServerSettings(Config):
     # uploads
     max_upload_bytes: int = 4 * 1024 * 1024  # uploads must be smaller than this
     max_upload_pixels: int = 4096 * 4096  # checked from the PNG header, before decoding
+    upload_workers: int = 2  # uploads decoded (and content-checked) at once; each may be 64 MB while decoding
     # safety and operations
     unsafe_disable_safety: bool = False
     log_format: Literal["json", "text"] = "json"
@@ -91,7 +92,7 @@ class ServerSettings(Config):
             if not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be a finite number, got {getattr(self, name)!r}")
         positive = ("url_ttl_s", "storage_max_bytes", "storage_max_files", "max_batch_images", "max_queue",
-                    "max_upload_bytes", "max_upload_pixels")
+                    "max_upload_bytes", "max_upload_pixels", "upload_workers")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
