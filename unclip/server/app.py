@@ -27,6 +27,7 @@ from unclip.server.jobs import BatchExecutor
 from unclip.server.logs import event, log
 from unclip.server.metrics import Metrics
 from unclip.server.middleware import RequestMiddleware
+from unclip.server.origins import HostOriginGuard
 from unclip.server.settings import ServerSettings
 from unclip.server.storage import ImageStore
 
@@ -108,6 +109,11 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
     async def _client_gone(request: Request, exc: routes.ClientGone) -> Response:
         return Response(status_code=499)  # nginx's "client closed request"; nobody reads it
 
+    app.add_middleware(  # inside RequestMiddleware: refusals are logged and counted like other answers
+        HostOriginGuard, check_host=not state.keys.enabled, bound_host=settings.host,
+        public_base_url=settings.public_base_url, allowed_hosts=settings.allowed_hosts,
+        allowed_origins=settings.allowed_origins,
+    )
     app.add_middleware(RequestMiddleware, server=state)
     return app
 

@@ -55,6 +55,8 @@ class ServerSettings(Config):
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str | None = None  # e.g. "https://images.example.com"; default: the request's base URL
+    allowed_hosts: list[str] = field(default_factory=list)  # Host names accepted without keys (besides loopback)
+    allowed_origins: list[str] = field(default_factory=list)  # browser origins besides the server's own; "*": any
     # model
     model: str | None = None  # model directory; None: the embedded default model
     model_id: str = "dall-e-2"  # the id listed by /v1/models and accepted in the `model` field
