@@ -30,6 +30,7 @@ from unclip.server.schemas import (
 from unclip.server.uploads import check_header, decode_png, encode_png, require_square, with_alpha
 from unclip.server.validation import (
     Common,
+    bounded_json_int,
     check_field_names,
     nulls_removed,
     parse_common,
@@ -196,7 +197,7 @@ async def _read_json(request: Request) -> dict[str, Any]:
         raise invalid(None, f"Invalid Content-Type header ({content_type or 'none'}), expected application/json.")
     raw = await request.body()
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_int=bounded_json_int)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
         body = None
     if not isinstance(body, dict):
