@@ -16,8 +16,9 @@ from starlette.datastructures import UploadFile
 
 from unclip.server.auth import require_key
 from unclip.server.batching import QueueClosed, QueueFull
-from unclip.server.errors import APIError, invalid, missing, rate_limited, server_error, shutting_down
+from unclip.server.errors import APIError, invalid, missing, rate_limited, server_error, shutting_down, storage_full
 from unclip.server.jobs import EditWork, EngineFailure, GenerateWork, Refused, VaryWork, make_job
+from unclip.server.storage import StorageFull
 from unclip.server.schemas import (
     EDIT_BODY,
     ERROR_RESPONSES,
@@ -71,6 +72,7 @@ async def create_image(request: Request) -> Response:
     common = _common(s, fields, from_form=False)
     note(request, kind="generate", n=common.n, size=common.size_label, response_format=common.response_format)
     await _refuse_if(request, await to_thread.run_sync(s.guard.check_prompt, prompt, rid(request)))
+    await _check_room(s, common)
     images = await _run(request, GenerateWork(prompt, common.size), common.n)
     return await _respond(request, images, common)
 
@@ -101,6 +103,7 @@ async def create_edit(request: Request) -> Response:
         image = with_alpha(image)
     await _refuse_if(request, await to_thread.run_sync(s.guard.check_prompt, prompt, rid(request)))
     await _refuse_if(request, await _check_upload(request, image))
+    await _check_room(s, common)
     images = await _run(request, EditWork(image, mask, prompt, common.size, outpaint), common.n)
     return await _respond(request, images, common)
 
@@ -118,6 +121,7 @@ async def create_variation(request: Request) -> Response:
     require_square(_header(s, files["image"], "image"), "image")
     image = await _decode(s, files["image"], "image", common.size)
     await _refuse_if(request, await _check_upload(request, image))
+    await _check_room(s, common)
     images = await _run(request, VaryWork(image, common.size), common.n)
     return await _respond(request, images, common)
 
@@ -317,19 +321,27 @@ async def _respond(request: Request, images: list[Image.Image], common: Common) 
     s = srv(request)
     await _refuse_if(request, await to_thread.run_sync(s.guard.check_outputs, images, rid(request)))
     base = s.settings.public_base_url or str(request.base_url)
-    data = await to_thread.run_sync(_encode_all, s, images, common, base.rstrip("/"))
+    try:
+        data = await to_thread.run_sync(_encode_all, s, images, common, base.rstrip("/"))
+    except StorageFull as e:  # the live URLs (bytes) left no room after all: nothing was stored
+        raise storage_full(e.retry_after_s, s.settings.url_ttl_s) from None
     note(request, images=len(data))
     return JSONResponse({"created": int(time.time()), "data": data})
 
 
 def _encode_all(s: ServerState, images: list[Image.Image], common: Common, base: str) -> list[dict[str, str]]:
-    out = []
+    pngs = []
     for image in images:
         if image.size != (common.size, common.size):  # never return the wrong size
             image = image.resize((common.size, common.size), Image.Resampling.LANCZOS)
-        png = encode_png(image)
-        if common.response_format == "b64_json":
-            out.append({"b64_json": base64.b64encode(png).decode("ascii")})
-        else:
-            out.append({"url": f"{base}/images/{s.store.put(png)}"})
-    return out
+        pngs.append(encode_png(image))
+    if common.response_format == "b64_json":
+        return [{"b64_json": base64.b64encode(png).decode("ascii")} for png in pngs]
+    return [{"url": f"{base}/images/{name}"} for name in s.store.put_many(pngs)]  # all stored, or none
+
+
+async def _check_room(s: ServerState, common: Common) -> None:
+    """Before any model work: `url` results need room for n more files among the unexpired ones."""
+    if common.response_format == "url" and not await to_thread.run_sync(s.store.room_for, common.n):
+        err = s.store.full_error(common.n)
+        raise storage_full(err.retry_after_s, s.settings.url_ttl_s)
