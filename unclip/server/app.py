@@ -46,12 +46,14 @@ class ServerState:
     keys: KeyChecker
     started_at: float
     draining: bool = False
+    drain_deadline: float | None = None  # time.monotonic() by which shutdown must be complete
     inflight: int = 0  # HTTP requests being handled (all endpoints)
     upload_limiter: CapacityLimiter | None = None  # uploads decoded or checked at once (set when the loop runs)
 
     def begin_drain(self) -> None:
         if not self.draining:
             self.draining = True
+            self.drain_deadline = time.monotonic() + self.settings.shutdown_timeout_s
             event(log, logging.WARNING, "draining: new requests get 503; finishing in-flight requests",
                   inflight=self.inflight, queued=self.queue.depth)
 
@@ -85,7 +87,9 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
             yield
         finally:
             janitor.cancel()
-            await to_thread.run_sync(queue.close, settings.shutdown_timeout_s)
+            # one deadline for the whole shutdown: what is left of it after the drain (all of it without one)
+            left = settings.shutdown_timeout_s if state.drain_deadline is None else state.drain_deadline - time.monotonic()
+            await to_thread.run_sync(queue.close, max(0.0, left))
 
     app = FastAPI(
         title="unclip",

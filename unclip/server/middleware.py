@@ -3,6 +3,8 @@ in-flight count, the per-request JSON log line and the request metrics."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -101,6 +103,11 @@ class RequestMiddleware:
                 await self._reply(too_large(path, declared, limit), state, scope, receive, send_wrapper)
             else:
                 await self.app(scope, limited_receive, send_wrapper)
+        except asyncio.CancelledError:  # uvicorn cut the request off (the shutdown deadline passed)
+            if not status:
+                with contextlib.suppress(Exception):
+                    await self._reply(shutting_down(), state, scope, receive, send_wrapper)
+            raise
         except Exception as e:  # noqa: BLE001 - every failure becomes an OpenAI-shaped 500
             if not status:
                 if not isinstance(e, APIError):

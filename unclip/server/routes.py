@@ -315,6 +315,8 @@ async def _run(request: Request, work: GenerateWork | EditWork | VaryWork, n: in
         raise err from None
     except EngineFailure:
         raise server_error(rid(request)) from None
+    except QueueClosed:  # the shutdown deadline passed before the job finished
+        raise shutting_down() from None
 
 
 async def _respond(request: Request, images: list[Image.Image], common: Common) -> Response:

@@ -1,7 +1,9 @@
 """Running the app under uvicorn, with the bind policy and a graceful SIGTERM.
 
 SIGTERM (or Ctrl-C): stop taking new requests (they get 503, and /health says "draining"), let the
-in-flight ones finish (up to `shutdown_timeout_s`), then exit 0. A second signal exits at once.
+in-flight ones finish, then exit 0. `shutdown_timeout_s` bounds the whole shutdown: at that deadline
+the requests still waiting get the 503 too, and uvicorn's graceful stop and the model worker get only
+what is left of it. A second signal exits at once.
 """
 
 from __future__ import annotations
@@ -21,17 +23,22 @@ from unclip.server.logs import configure_logging, event, log
 from unclip.server.settings import ServerSettings, is_loopback
 
 
+SHUTDOWN_GRACE_S = 1.0
+
+
 class GracefulServer(uvicorn.Server):
     """uvicorn.Server whose first exit signal drains instead of closing the listener at once."""
 
     def __init__(self, config: uvicorn.Config, state: ServerState) -> None:
         super().__init__(config)
         self.state = state
-        self.drain_deadline: float | None = None
+
+    @property
+    def drain_deadline(self) -> float | None:
+        return self.state.drain_deadline
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self.drain_deadline is None:
-            self.drain_deadline = time.monotonic() + self.state.settings.shutdown_timeout_s
             self.state.begin_drain()
             return
         event(log, logging.WARNING, "second signal: exiting now", signal=sig)
@@ -48,8 +55,19 @@ class GracefulServer(uvicorn.Server):
             if idle or time.monotonic() >= self.drain_deadline:
                 event(log, logging.INFO, "drained; shutting down" if idle else "drain timeout; shutting down",
                       inflight=self.state.inflight)
+                if not idle:  # the requests still waiting get their 503 now, not a cut connection later
+                    self.state.queue.abort()
                 self.should_exit = True
         return await super().on_tick(counter)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's graceful stop waits `timeout_graceful_shutdown` for open connections: after a drain,
+        only what is left of the one shutdown deadline (at least SHUTDOWN_GRACE_S, for the 503s
+        just sent to be delivered)."""
+        if self.drain_deadline is not None:
+            left = self.drain_deadline - time.monotonic()
+            self.config.timeout_graceful_shutdown = max(SHUTDOWN_GRACE_S, left)  # type: ignore[assignment]
+        await super().shutdown(sockets)
 
 
 def check_bind(settings: ServerSettings, keys: list[str]) -> None:
