@@ -96,6 +96,8 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
         version=getattr(unclip, "__version__", "0"),
         description="A self-hosted, OpenAI-compatible Images API (dall-e-2) backed by an unCLIP model.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's docs pages load scripts from a CDN: not on the editor's origin (headers.py)
+        redoc_url=None,
     )
     app.state.server = state
     install_handlers(app)

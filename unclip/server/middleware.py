@@ -14,6 +14,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from unclip.server.errors import APIError, bad_image, invalid, server_error, shutting_down
+from unclip.server.headers import security_headers
 from unclip.server.logs import access_log, event, log
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ MULTIPART_ENDPOINTS = ("/v1/images/edits", "/v1/images/variations")
 JSON_BODY_LIMIT = 1024 * 1024
 KNOWN_ENDPOINTS = frozenset({
     "/v1/images/generations", "/v1/images/edits", "/v1/images/variations", "/v1/models",
-    "/health", "/metrics", "/openapi.json", "/docs",
+    "/health", "/metrics", "/openapi.json",
 })
 DRAIN_EXEMPT = frozenset({"/health", "/metrics", "/images/{name}"})
 
@@ -61,6 +62,7 @@ class RequestMiddleware:
     def __init__(self, app: ASGIApp, server: ServerState) -> None:
         self.app = app
         self.server = server
+        self.headers = security_headers(server.settings.public_base_url)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,6 +82,8 @@ class RequestMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status.append(message["status"])
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + self.headers
                 MutableHeaders(scope=message).append("x-request-id", request_id)
             await send(message)
 
