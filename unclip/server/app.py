@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 import unclip
 from unclip.server import routes
-from unclip.server.auth import KeyChecker
+from unclip.server.auth import FailureLimiter, KeyChecker
 from unclip.server.batching import BatchQueue
 from unclip.server.engine import Engine, UnclipEngine
 from unclip.server.errors import install_handlers
@@ -76,7 +76,8 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
         BatchExecutor(engine, metrics), metrics, max_queue=settings.max_queue,
         max_batch_images=settings.max_batch_images, wait_s=settings.batch_wait_ms / 1000,
     )
-    state = ServerState(settings, engine, metrics, queue, store, guard, KeyChecker(settings.all_api_keys()), time.time())
+    keys = KeyChecker(settings.all_api_keys(), FailureLimiter(settings.auth_max_failures, settings.auth_failure_window_s))
+    state = ServerState(settings, engine, metrics, queue, store, guard, keys, time.time())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -20,7 +20,7 @@ import uvicorn
 from unclip.errors import UnclipError
 from unclip.server.app import ServerState, create_app
 from unclip.server.logs import configure_logging, event, log
-from unclip.server.settings import ServerSettings, is_loopback
+from unclip.server.settings import MIN_PUBLIC_KEY_CHARS, ServerSettings, is_loopback, redact_key
 
 
 SHUTDOWN_GRACE_S = 1.0
@@ -71,11 +71,21 @@ class GracefulServer(uvicorn.Server):
 
 
 def check_bind(settings: ServerSettings, keys: list[str]) -> None:
-    """No API keys: loopback only. Refuse anything else, before loading a model."""
-    if not keys and not is_loopback(settings.host):
+    """No API keys: loopback only; beyond loopback, keys long enough not to be guessed. Refuse
+    anything else, before loading a model."""
+    if is_loopback(settings.host):
+        return
+    if not keys:
         raise UnclipError(
             f"refusing to listen on {settings.host!r} without API keys: anyone who can reach it could use it. "
             "Configure keys (--api-key, UNCLIP_API_KEYS or --api-keys-file), or listen on 127.0.0.1."
+        )
+    short = [redact_key(k) for k in keys if len(k) < MIN_PUBLIC_KEY_CHARS]
+    if short:
+        raise UnclipError(
+            f"refusing to listen on {settings.host!r} with API keys shorter than {MIN_PUBLIC_KEY_CHARS} characters "
+            f"({', '.join(short)}): they could be guessed. Make one with: "
+            "python -c \"import secrets; print('sk-' + secrets.token_urlsafe(24))\""
         )
 
 

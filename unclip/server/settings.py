@@ -84,17 +84,20 @@ class ServerSettings(Config):
     max_upload_bytes: int = 4 * 1024 * 1024  # uploads must be smaller than this
     max_upload_pixels: int = 4096 * 4096  # checked from the PNG header, before decoding
     upload_workers: int = 2  # uploads decoded (and content-checked) at once; each may be 64 MB while decoding
+    auth_max_failures: int = 10  # failed authentications per client address per window; then 429s
+    auth_failure_window_s: float = 60.0
     # safety and operations
     unsafe_disable_safety: bool = False
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     def __post_init__(self) -> None:
-        for name in ("url_ttl_s", "batch_wait_ms", "shutdown_timeout_s"):
+        for name in ("url_ttl_s", "batch_wait_ms", "shutdown_timeout_s", "auth_failure_window_s"):
             if not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be a finite number, got {getattr(self, name)!r}")
         positive = ("url_ttl_s", "storage_max_bytes", "storage_max_files", "max_batch_images", "max_queue",
-                    "max_upload_bytes", "max_upload_pixels", "upload_workers")
+                    "max_upload_bytes", "max_upload_pixels", "upload_workers", "auth_max_failures",
+                    "auth_failure_window_s")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
@@ -153,8 +156,16 @@ class ServerSettings(Config):
         return out
 
 
+MIN_PUBLIC_KEY_CHARS = 16  # keys of a server reachable from other machines (loopback servers may use short ones)
+SHOWN_TAIL_MIN_CHARS = 20  # a key shows its last 4 characters only when at least 16 others stay hidden
+
+
 def redact_key(key: str) -> str:
-    return key[:3] + "*" * max(0, len(key) - 7) + key[-4:] if len(key) > 8 else "***"
+    """A key as logs and error messages show it: the conventional `sk-` prefix (not a secret), then
+    `*`s, and the last 4 characters only for keys of 20 or more (so at least 16 stay unknown)."""
+    prefix = "sk-" if key.startswith("sk-") else ""
+    tail = key[-4:] if len(key) >= SHOWN_TAIL_MIN_CHARS else ""
+    return prefix + "*" * max(3, len(key) - len(prefix) - len(tail)) + tail
 
 
 def is_loopback(host: str) -> bool:
