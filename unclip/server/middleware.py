@@ -10,6 +10,7 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -58,6 +59,12 @@ def too_large(path: str, size: int | None, limit: int) -> BodyTooLarge:
     return BodyTooLarge(err.status, err.message, err.type, err.param, err.code, headers={"connection": "close"})
 
 
+def body_timeout(seconds: float) -> APIError:
+    """A body that does not arrive in time (a stalled upload): 408, and the connection is closed."""
+    return APIError(408, f"The request body did not arrive within {seconds:g} s.", code="request_timeout",
+                    headers={"connection": "close"})
+
+
 class RequestMiddleware:
     def __init__(self, app: ASGIApp, server: ServerState) -> None:
         self.app = app
@@ -89,14 +96,23 @@ class RequestMiddleware:
 
         limit = body_limit(path, server.settings.max_upload_bytes)
         received = 0
+        body_deadline = start + server.settings.body_timeout_s
+        body_done = False
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done:  # afterwards the app only waits for a disconnect, as long as its request runs
+                return await receive()
+            try:
+                with anyio.fail_after(max(0.0, body_deadline - time.monotonic())):
+                    message = await receive()
+            except TimeoutError:
+                raise body_timeout(server.settings.body_timeout_s) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise too_large(path, None, limit)
+                body_done = not message.get("more_body", False)
             return message
 
         try:

@@ -19,6 +19,7 @@ import uvicorn
 
 from unclip.errors import UnclipError
 from unclip.server.app import ServerState, create_app
+from unclip.server.connections import guarded_protocol
 from unclip.server.logs import configure_logging, event, log
 from unclip.server.settings import MIN_PUBLIC_KEY_CHARS, ServerSettings, is_loopback, redact_key
 
@@ -96,6 +97,7 @@ def build_server(settings: ServerSettings, sock: socket.socket | None = None, **
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_config=None, access_log=False, lifespan="on",
         timeout_graceful_shutdown=max(1, int(settings.shutdown_timeout_s)),
+        http=guarded_protocol(settings.header_timeout_s, settings.max_connections),
     )
     return GracefulServer(config, app.state.server)
 

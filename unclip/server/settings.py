@@ -80,6 +80,10 @@ class ServerSettings(Config):
     batch_wait_ms: float = 25.0
     max_queue: int = 32  # requests waiting (not counting the batch running); more get 429
     shutdown_timeout_s: float = 300.0  # SIGTERM: how long to wait for in-flight requests
+    # slow and numerous clients (connections.py, middleware.py)
+    header_timeout_s: float = 10.0  # a request's headers must arrive within this; then 408 and closed
+    body_timeout_s: float = 60.0  # its body (up to 8 MB of uploads) within this, from the end of the headers
+    max_connections: int = 256  # open connections; more are answered 503 at once
     # uploads
     max_upload_bytes: int = 4 * 1024 * 1024  # uploads must be smaller than this
     max_upload_pixels: int = 4096 * 4096  # checked from the PNG header, before decoding
@@ -92,12 +96,13 @@ class ServerSettings(Config):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     def __post_init__(self) -> None:
-        for name in ("url_ttl_s", "batch_wait_ms", "shutdown_timeout_s", "auth_failure_window_s"):
+        for name in ("url_ttl_s", "batch_wait_ms", "shutdown_timeout_s", "auth_failure_window_s", "header_timeout_s",
+                     "body_timeout_s"):
             if not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be a finite number, got {getattr(self, name)!r}")
         positive = ("url_ttl_s", "storage_max_bytes", "storage_max_files", "max_batch_images", "max_queue",
                     "max_upload_bytes", "max_upload_pixels", "upload_workers", "auth_max_failures",
-                    "auth_failure_window_s")
+                    "auth_failure_window_s", "header_timeout_s", "body_timeout_s", "max_connections")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
