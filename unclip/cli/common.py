@@ -143,8 +143,9 @@ def stage_settings(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def load_pipeline(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    """Load the model named by --model (or the embedded default)."""
+def load_pipeline(args: argparse.Namespace, components: list[str] | None = None):  # type: ignore[no-untyped-def]
+    """Load the model named by --model (or the embedded default). `components`: the optional components
+    to load (None: all of them); a command that needs fewer starts sooner."""
     from unclip.pipeline.unclip_pipeline import UnCLIP, default_model_path
     from unclip.safety import Policy
 
@@ -168,7 +169,8 @@ def load_pipeline(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             file=sys.stderr,
         )
         return UnCLIP(build_cascade("tiny"), device=args.device, safety=safety, policy=policy)
-    return UnCLIP.from_pretrained(path, device=args.device, dtype=dtype, safety=safety, policy=policy)
+    return UnCLIP.from_pretrained(path, device=args.device, dtype=dtype, components=components, safety=safety,
+                                  policy=policy)
 
 
 def require_extra(extra: str, modules: tuple[str, ...], command: str) -> None:
