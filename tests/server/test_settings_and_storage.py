@@ -79,7 +79,7 @@ def test_cli_print_config_hides_keys(monkeypatch, capsys):
     stdout = capsys.readouterr().out
     out = json.loads(stdout)
     assert out["port"] == 9100 and out["stage_settings"] == {"decoder_steps": 3} and out["steps_preset"] == "fastest"
-    assert "sk-secret-value-123" not in stdout and out["api_keys"] == ["sk-" + "*" * 12 + "-123"]
+    assert "sk-secret-value-123" not in stdout and out["api_keys"] == ["sk-" + "*" * 16]  # 19 characters: no tail shown
 
 
 # ---------------------------------------------------------------------- image store
