@@ -14,6 +14,7 @@ writing the PNG). The machine's load average is printed: on a shared machine wal
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import platform
 import resource
@@ -122,10 +123,10 @@ def main() -> int:
     phases = load = dtype = None
     for line in proc.stdout.splitlines():
         if line.startswith("PHASES "):
-            phases = eval(line[7:])  # noqa: S307 - our own child's repr of a list of tuples
+            phases = ast.literal_eval(line[7:])
         elif line.startswith("LOAD "):
             load_text, dtype = line[5:].rsplit(" ", 1)
-            load = eval(load_text)  # noqa: S307
+            load = ast.literal_eval(load_text)
     print(f"\nwhere the time goes (one instrumented process, {whole:.2f} s in all, dtype {dtype}):")
     accounted = 0.0
     for name, seconds in phases or []:

@@ -30,7 +30,7 @@ def test_more_images_than_room_is_refused_before_any_model_work(server, tmp_path
 
 
 def test_urls_handed_out_stay_alive_when_someone_else_fills_the_storage(server, tmp_path):
-    live, engine = server
+    live, _ = server
     client = live.client()
     urls = [d.url for d in client.images.generate(prompt="a cat", n=5, size="256x256").data]
     assert [httpx.get(u).status_code for u in urls] == [200] * 5

@@ -11,7 +11,13 @@ import json
 import os
 from typing import Any
 
-from unclip.cli.common import add_model_options, add_stage_options, check_device, require_extra, stage_settings
+from unclip.cli.common import (
+    add_model_options,
+    add_stage_options,
+    check_device,
+    require_extra,
+    stage_settings,
+)
 
 SERVER_MODULES = ("fastapi", "uvicorn", "python_multipart", "prometheus_client")  # the `server` extra
 

@@ -94,5 +94,4 @@ def _netloc(host: str, origin: str) -> str:
     """The Host header as the origin would write it (without the scheme's default port)."""
     host = host.strip().lower()
     scheme = origin.split("://", 1)[0]
-    suffix = f":{DEFAULT_PORTS[scheme]}"
-    return host[: -len(suffix)] if host.endswith(suffix) else host
+    return host.removesuffix(f":{DEFAULT_PORTS[scheme]}")

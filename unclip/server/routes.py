@@ -16,9 +16,16 @@ from starlette.datastructures import UploadFile
 
 from unclip.server.auth import require_key
 from unclip.server.batching import QueueClosed, QueueFull
-from unclip.server.errors import APIError, invalid, missing, rate_limited, server_error, shutting_down, storage_full
+from unclip.server.errors import (
+    APIError,
+    invalid,
+    missing,
+    rate_limited,
+    server_error,
+    shutting_down,
+    storage_full,
+)
 from unclip.server.jobs import EditWork, EngineFailure, GenerateWork, Refused, VaryWork, make_job
-from unclip.server.storage import StorageFull
 from unclip.server.schemas import (
     EDIT_BODY,
     ERROR_RESPONSES,
@@ -28,6 +35,7 @@ from unclip.server.schemas import (
     Model,
     ModelList,
 )
+from unclip.server.storage import StorageFull
 from unclip.server.uploads import check_header, decode_png, encode_png, require_square, with_alpha
 from unclip.server.validation import (
     Common,

@@ -23,7 +23,6 @@ from unclip.server.connections import guarded_protocol
 from unclip.server.logs import configure_logging, event, log
 from unclip.server.settings import MIN_PUBLIC_KEY_CHARS, ServerSettings, is_loopback, redact_key
 
-
 SHUTDOWN_GRACE_S = 1.0
 
 
