@@ -161,4 +161,4 @@ def new_page(browser):
 
 
 def wait_ready(page: Any) -> None:
-    page.wait_for_function("document.body.dataset.ready === '1'")
+    page.wait_for_selector("body[data-ready='1']", state="attached")

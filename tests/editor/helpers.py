@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +48,22 @@ def png_pixels(data: bytes) -> np.ndarray:
         return np.asarray(image.convert("RGBA"))
 
 
+def wait_js(page: Any, function: str, arg: Any = None, timeout: float = 30.0) -> None:
+    """Poll a JS function until it returns true. (Playwright's wait_for_function evaluates strings inside
+    the page, which the server's Content-Security-Policy forbids; `page.evaluate` goes through DevTools.)"""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(function, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout}s: {function}")
+        time.sleep(0.05)
+
+
 def all_images_loaded(page: Any, selector: str, count: int, size: int) -> None:
-    page.wait_for_function(
+    wait_js(
+        page,
         """([sel, count, size]) => {
             const images = [...document.querySelectorAll(sel)];
             return images.length === count && images.every((i) => i.complete && i.naturalWidth === size);
         }""",
-        arg=[selector, count, size],
+        [selector, count, size],
     )

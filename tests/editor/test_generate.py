@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from .conftest import PLAYWRIGHT_MISSING
-from .helpers import all_images_loaded, download
+from .helpers import all_images_loaded, download, wait_js
 
 expect = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING).expect
 
@@ -32,7 +32,7 @@ def test_prompt_makes_four_images_open_download_vary_and_history(new_page, edito
     page.locator("#gen-results img").nth(1).click()
     lightbox = page.locator("#lightbox")
     expect(lightbox).to_be_visible()
-    page.wait_for_function("document.querySelector('#lightbox-image').naturalWidth === 256")
+    wait_js(page, "() => document.querySelector('#lightbox-image').naturalWidth === 256")
     shot(page, "editor-generate-open")
     page.click("#lightbox-close")
     expect(lightbox).to_be_hidden()
@@ -70,7 +70,7 @@ def test_prompt_makes_four_images_open_download_vary_and_history(new_page, edito
     entries = page.locator("#history-list .history-entry")
     expect(entries).to_have_count(2)
     page.reload()
-    page.wait_for_function("document.body.dataset.ready === '1'")
+    page.wait_for_selector("body[data-ready='1']", state="attached")
     expect(entries).to_have_count(2)
     all_images_loaded(page, "#gen-results img", 2, 256)  # the latest entry is shown again
     entries.nth(1).click()
@@ -83,5 +83,5 @@ def test_prompt_makes_four_images_open_download_vary_and_history(new_page, edito
     expect(entries).to_have_count(0)
     expect(page.locator("#gen-empty")).to_be_visible()
     page.reload()
-    page.wait_for_function("document.body.dataset.ready === '1'")
+    page.wait_for_selector("body[data-ready='1']", state="attached")
     expect(entries).to_have_count(0)

@@ -129,6 +129,7 @@ class FakeEngine:
         self.max_size = max_size
         self.calls: list[tuple[str, Any]] = []
         self.outpaints: list[bool] = []  # each edit call's `outpaint`
+        self.inputs: list[tuple[Image.Image, Image.Image | None]] = []  # each edit/vary call's image and mask
 
     def supports(self, kind: str) -> bool:
         return True
@@ -140,10 +141,12 @@ class FakeEngine:
     def edit(self, image, mask, prompt, n, size, outpaint=False):  # type: ignore[no-untyped-def]
         self.calls.append(("edit", (image.mode, image.size, None if mask is None else (mask.mode, mask.size), prompt, n)))
         self.outpaints.append(outpaint)
+        self.inputs.append((image, mask))
         return [Image.new("RGB", (size, size), (10, 200, 10)) for _ in range(n)]
 
     def vary(self, image, n, size):  # type: ignore[no-untyped-def]
         self.calls.append(("vary", (image.mode, image.size, n)))
+        self.inputs.append((image, None))
         return [Image.new("RGB", (size, size), (10, 10, 200)) for _ in range(n)]
 
 

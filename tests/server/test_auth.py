@@ -71,7 +71,7 @@ def test_without_keys_only_loopback_binds():
     for host in ("0.0.0.0", "::", "192.168.1.10", "example.com"):
         with pytest.raises(Exception, match="without API keys"):
             check_bind(ServerSettings(host=host), [])
-        check_bind(ServerSettings(host=host), ["sk-key-12345678"])
+        check_bind(ServerSettings(host=host), ["sk-key-1234567890ab"])
 
 
 def test_cli_refuses_a_public_host_without_keys_before_loading_anything(capsys, monkeypatch):

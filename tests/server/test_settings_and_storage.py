@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from unclip.server.settings import ServerSettings, load_settings
-from unclip.server.storage import ImageStore
+from unclip.server.storage import ImageStore, StorageFull
 from unclip.utils.config import ConfigError
 
 
@@ -79,7 +79,7 @@ def test_cli_print_config_hides_keys(monkeypatch, capsys):
     stdout = capsys.readouterr().out
     out = json.loads(stdout)
     assert out["port"] == 9100 and out["stage_settings"] == {"decoder_steps": 3} and out["steps_preset"] == "fastest"
-    assert "sk-secret-value-123" not in stdout and out["api_keys"] == ["sk-" + "*" * 12 + "-123"]
+    assert "sk-secret-value-123" not in stdout and out["api_keys"] == ["sk-" + "*" * 16]  # 19 characters: no tail shown
 
 
 # ---------------------------------------------------------------------- image store
@@ -105,14 +105,22 @@ def test_store_ttl_with_a_fake_clock(tmp_path):
     assert store.sweep() == 1 and store.stats() == (0, 0)
 
 
-def test_store_bounds_evict_oldest(tmp_path):
-    store = ImageStore(tmp_path, ttl_s=60, max_bytes=25, max_files=100)
-    names = [store.put(bytes(10)) for _ in range(4)]
-    assert [store.path_for(n) is not None for n in names] == [False, False, True, True]
-    assert store.stats() == (2, 20) and store.evicted == 2
-    store = ImageStore(tmp_path / "b", ttl_s=60, max_bytes=10**6, max_files=2)
-    names = [store.put(b"x") for _ in range(3)]
-    assert store.path_for(names[0]) is None and sorted(p.name for p in (tmp_path / "b" / "images").iterdir()) == sorted(names[1:])
+def test_store_bounds_never_cut_a_url_short(tmp_path):
+    clock = Clock()
+    store = ImageStore(tmp_path, ttl_s=60, max_bytes=25, max_files=100, clock=clock)
+    names = [store.put(bytes(10)) for _ in range(2)]
+    with pytest.raises(StorageFull):
+        store.put(bytes(10))
+    assert all(store.path_for(n) is not None for n in names) and store.stats() == (2, 20)
+    clock.now += 60  # both expire: the room of the oldest is reused
+    name = store.put(bytes(10))
+    assert store.path_for(name) is not None and store.path_for(names[1]) is None and store.stats() == (1, 10)
+    # a request's files are stored all or none
+    store = ImageStore(tmp_path / "b", ttl_s=60, max_bytes=10**6, max_files=5, clock=clock)
+    with pytest.raises(StorageFull):
+        store.put_many([b"x"] * 7)
+    assert store.stats() == (0, 0) and not any((tmp_path / "b").rglob("*.p*"))
+    assert len(store.put_many([b"x"] * 5)) == 5 and not store.room_for(1)
 
 
 def test_store_names_are_unguessable_and_checked(tmp_path):

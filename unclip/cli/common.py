@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from unclip.errors import InputError
+from unclip.errors import InputError, UnclipError
 from unclip.utils.checks import MAX_SEED
 
 STAGES = ("prior", "decoder", "upsampler_256", "upsampler_1024")
@@ -143,8 +143,9 @@ def stage_settings(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def load_pipeline(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    """Load the model named by --model (or the embedded default)."""
+def load_pipeline(args: argparse.Namespace, components: list[str] | None = None):  # type: ignore[no-untyped-def]
+    """Load the model named by --model (or the embedded default). `components`: the optional components
+    to load (None: all of them); a command that needs fewer starts sooner."""
     from unclip.pipeline.unclip_pipeline import UnCLIP, default_model_path
     from unclip.safety import Policy
 
@@ -168,7 +169,23 @@ def load_pipeline(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             file=sys.stderr,
         )
         return UnCLIP(build_cascade("tiny"), device=args.device, safety=safety, policy=policy)
-    return UnCLIP.from_pretrained(path, device=args.device, dtype=dtype, safety=safety, policy=policy)
+    return UnCLIP.from_pretrained(path, device=args.device, dtype=dtype, components=components, safety=safety,
+                                  policy=policy)
+
+
+def require_extra(extra: str, modules: tuple[str, ...], command: str) -> None:
+    """A command that needs an optional extra says which one to install, in one line, instead of a
+    traceback from a failed import deep inside it."""
+    import importlib
+
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise UnclipError(
+                f"{command} needs the '{extra}' extra, which is not installed (no module {module!r}): "
+                f"pip install 'unclip[{extra}]' (in a checkout: pip install -e '.[{extra}]')"
+            ) from None
 
 
 def check_text(text: str, what: str) -> None:

@@ -47,7 +47,8 @@ def check_prompts(prompts: list[str]) -> None:
 def run(args: argparse.Namespace) -> int:
     check_prompts(args.prompt)
     out = check_out_dir(args.out)
-    pipe = load_pipeline(args)
+    # text to image needs no inpainting networks, and no 256->1024 upsampler up to 256 px
+    pipe = load_pipeline(args, components=[] if args.size <= 256 else ["upsampler_1024"])
     images = pipe.generate(
         args.prompt, n=args.n, size=args.size, seed=args.seed, progress=True, **stage_settings(args)
     )

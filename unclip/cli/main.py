@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 
+from unclip.cli.parser import CommandParser
 from unclip.errors import UnclipError
 from unclip.utils.config import ConfigError
 
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="unclip",
         description="unclip: an open reimplementation of DALL-E 2 (unCLIP).",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     for name in COMMANDS:
         importlib.import_module(f"unclip.cli.{name}").register(sub)
     return parser

@@ -11,7 +11,15 @@ import json
 import os
 from typing import Any
 
-from unclip.cli.common import add_model_options, add_stage_options, check_device, stage_settings
+from unclip.cli.common import (
+    add_model_options,
+    add_stage_options,
+    check_device,
+    require_extra,
+    stage_settings,
+)
+
+SERVER_MODULES = ("fastapi", "uvicorn", "python_multipart", "prometheus_client")  # the `server` extra
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     net.add_argument("--port", type=int, default=None, help="port (default 8000)")
     net.add_argument("--public-base-url", default=None, metavar="URL",
                      help="base of returned image URLs (default: the request's own base URL)")
+    net.add_argument("--allowed-host", dest="allowed_hosts", action="append", default=None, metavar="NAME",
+                     help="without API keys, also answer requests whose Host is NAME (repeatable; loopback "
+                          "names are always allowed)")
+    net.add_argument("--allowed-origin", dest="allowed_origins", action="append", default=None, metavar="ORIGIN",
+                     help="let web pages of ORIGIN (e.g. https://app.example.com; * for any) call the API "
+                          "(repeatable; the server's own pages always can)")
     auth = p.add_argument_group("auth")
     auth.add_argument("--api-key", dest="api_keys", action="append", default=None, metavar="KEY",
                       help="accept this bearer key (repeatable; also UNCLIP_API_KEYS=k1,k2)")
@@ -63,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 FLAG_FIELDS = (
-    "host", "port", "public_base_url", "api_keys", "api_keys_file", "max_batch_images", "batch_wait_ms",
+    "host", "port", "public_base_url", "allowed_hosts", "allowed_origins", "api_keys", "api_keys_file", "max_batch_images", "batch_wait_ms",
     "max_queue", "data_dir", "url_ttl_s", "storage_max_bytes", "storage_max_files", "shutdown_timeout_s",
     "model_id", "steps_preset", "default_size", "policy", "unsafe_disable_safety", "log_format", "log_level",
     "model", "device", "dtype", "threads",
@@ -86,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(settings.redacted(), indent=2))
         return 0
     check_device(settings.device)
+    require_extra("server", SERVER_MODULES, "unclip serve")
     from unclip.server.runner import serve
 
     return serve(settings)

@@ -9,7 +9,10 @@ from pathlib import Path
 
 from unclip.cli.common import check_new_file, write_file
 from unclip.errors import InputError
-from unclip.training.config import STAGES
+
+# unclip.training.config.STAGES (tests/cli/test_startup_imports.py keeps them equal); not imported here,
+# because that module imports torch, and `unclip --help` should not wait for it
+STAGES = ("clip", "prior", "decoder", "upsampler")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -16,10 +16,11 @@ from unclip.cli.common import (
     write_images,
 )
 from unclip.cli.edit import DECODER_STAGES, add_fit_option, add_output_options, load_and_explain
-from unclip.pipeline.editing.variations import check_fraction
 
 
 def run(args: argparse.Namespace) -> int:
+    from unclip.pipeline.editing.variations import check_fraction
+
     check_fraction("--drift", args.drift)  # before the model loads
     if args.keep is not None:
         check_fraction("--keep", args.keep, below_one=True)

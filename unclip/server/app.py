@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 import unclip
 from unclip.server import routes
-from unclip.server.auth import KeyChecker
+from unclip.server.auth import FailureLimiter, KeyChecker
 from unclip.server.batching import BatchQueue
 from unclip.server.engine import Engine, UnclipEngine
 from unclip.server.errors import install_handlers
@@ -27,6 +27,7 @@ from unclip.server.jobs import BatchExecutor
 from unclip.server.logs import event, log
 from unclip.server.metrics import Metrics
 from unclip.server.middleware import RequestMiddleware
+from unclip.server.origins import HostOriginGuard
 from unclip.server.settings import ServerSettings
 from unclip.server.storage import ImageStore
 
@@ -45,11 +46,14 @@ class ServerState:
     keys: KeyChecker
     started_at: float
     draining: bool = False
+    drain_deadline: float | None = None  # time.monotonic() by which shutdown must be complete
     inflight: int = 0  # HTTP requests being handled (all endpoints)
+    upload_limiter: CapacityLimiter | None = None  # uploads decoded or checked at once (set when the loop runs)
 
     def begin_drain(self) -> None:
         if not self.draining:
             self.draining = True
+            self.drain_deadline = time.monotonic() + self.settings.shutdown_timeout_s
             event(log, logging.WARNING, "draining: new requests get 503; finishing in-flight requests",
                   inflight=self.inflight, queued=self.queue.depth)
 
@@ -72,23 +76,29 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
         BatchExecutor(engine, metrics), metrics, max_queue=settings.max_queue,
         max_batch_images=settings.max_batch_images, wait_s=settings.batch_wait_ms / 1000,
     )
-    state = ServerState(settings, engine, metrics, queue, store, guard, KeyChecker(settings.all_api_keys()), time.time())
+    keys = KeyChecker(settings.all_api_keys(), FailureLimiter(settings.auth_max_failures, settings.auth_failure_window_s))
+    state = ServerState(settings, engine, metrics, queue, store, guard, keys, time.time())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.upload_limiter = CapacityLimiter(settings.upload_workers)
         queue.start()
         janitor = asyncio.create_task(_janitor(state))
         try:
             yield
         finally:
             janitor.cancel()
-            await to_thread.run_sync(queue.close, settings.shutdown_timeout_s)
+            # one deadline for the whole shutdown: what is left of it after the drain (all of it without one)
+            left = settings.shutdown_timeout_s if state.drain_deadline is None else state.drain_deadline - time.monotonic()
+            await to_thread.run_sync(queue.close, max(0.0, left))
 
     app = FastAPI(
         title="unclip",
         version=getattr(unclip, "__version__", "0"),
         description="A self-hosted, OpenAI-compatible Images API (dall-e-2) backed by an unCLIP model.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's docs pages load scripts from a CDN: not on the editor's origin (headers.py)
+        redoc_url=None,
     )
     app.state.server = state
     install_handlers(app)
@@ -106,6 +116,11 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
     async def _client_gone(request: Request, exc: routes.ClientGone) -> Response:
         return Response(status_code=499)  # nginx's "client closed request"; nobody reads it
 
+    app.add_middleware(  # inside RequestMiddleware: refusals are logged and counted like other answers
+        HostOriginGuard, check_host=not state.keys.enabled, bound_host=settings.host,
+        public_base_url=settings.public_base_url, allowed_hosts=settings.allowed_hosts,
+        allowed_origins=settings.allowed_origins,
+    )
     app.add_middleware(RequestMiddleware, server=state)
     return app
 

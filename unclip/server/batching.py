@@ -124,6 +124,19 @@ class BatchQueue:
         with self._cond:
             return len(self._queue) + len(self._running)
 
+    def abort(self) -> int:
+        """Shutdown deadline: stop taking jobs and answer every queued and running job with QueueClosed
+        now (a running batch still finishes in the worker; its results are dropped). Returns how many."""
+        with self._cond:
+            self._closed = True
+            jobs = list(self._queue) + [j for j in self._running if not j.cancelled]
+            self._queue.clear()
+            self.metrics.queue_depth.set(0)
+            self._cond.notify_all()
+        for job in jobs:
+            _deliver(job, QueueClosed())
+        return len(jobs)
+
     def close(self, timeout: float | None = None) -> None:
         """Stop taking jobs; the worker finishes what is queued, then exits."""
         with self._cond:

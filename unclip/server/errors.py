@@ -105,6 +105,17 @@ def shutting_down() -> APIError:
                     type="server_error", code="server_shutting_down")
 
 
+def storage_full(retry_after_s: float, ttl_s: float) -> APIError:
+    """No room for a request's `url` results: the storage holds only unexpired URLs, which must live
+    their TTL. (`b64_json` results are not stored.)"""
+    wait = max(1, min(3600, round(retry_after_s)))
+    return APIError(
+        503, f"The server's image storage is full of URLs that have not expired yet (each lives "
+             f"{round(ttl_s / 60)} minutes), so this request's images could not be stored: retry in {wait}s, "
+             "or ask for response_format=b64_json, which stores nothing.",
+        type="server_error", code="storage_full", headers={"retry-after": str(wait)})
+
+
 def server_error(request_id: str) -> APIError:
     return APIError(500, SERVER_ERROR_MESSAGE.format(request_id=request_id), type="server_error")
 

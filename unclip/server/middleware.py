@@ -3,15 +3,19 @@ in-flight count, the per-request JSON log line and the request metrics."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from unclip.server.errors import APIError, bad_image, invalid, server_error, shutting_down
+from unclip.server.headers import security_headers
 from unclip.server.logs import access_log, event, log
 
 if TYPE_CHECKING:
@@ -21,7 +25,7 @@ MULTIPART_ENDPOINTS = ("/v1/images/edits", "/v1/images/variations")
 JSON_BODY_LIMIT = 1024 * 1024
 KNOWN_ENDPOINTS = frozenset({
     "/v1/images/generations", "/v1/images/edits", "/v1/images/variations", "/v1/models",
-    "/health", "/metrics", "/openapi.json", "/docs",
+    "/health", "/metrics", "/openapi.json",
 })
 DRAIN_EXEMPT = frozenset({"/health", "/metrics", "/images/{name}"})
 
@@ -55,10 +59,17 @@ def too_large(path: str, size: int | None, limit: int) -> BodyTooLarge:
     return BodyTooLarge(err.status, err.message, err.type, err.param, err.code, headers={"connection": "close"})
 
 
+def body_timeout(seconds: float) -> APIError:
+    """A body that does not arrive in time (a stalled upload): 408, and the connection is closed."""
+    return APIError(408, f"The request body did not arrive within {seconds:g} s.", code="request_timeout",
+                    headers={"connection": "close"})
+
+
 class RequestMiddleware:
     def __init__(self, app: ASGIApp, server: ServerState) -> None:
         self.app = app
         self.server = server
+        self.headers = security_headers(server.settings.public_base_url)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,19 +89,30 @@ class RequestMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status.append(message["status"])
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + self.headers
                 MutableHeaders(scope=message).append("x-request-id", request_id)
             await send(message)
 
         limit = body_limit(path, server.settings.max_upload_bytes)
         received = 0
+        body_deadline = start + server.settings.body_timeout_s
+        body_done = False
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done:  # afterwards the app only waits for a disconnect, as long as its request runs
+                return await receive()
+            try:
+                with anyio.fail_after(max(0.0, body_deadline - time.monotonic())):
+                    message = await receive()
+            except TimeoutError:
+                raise body_timeout(server.settings.body_timeout_s) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise too_large(path, None, limit)
+                body_done = not message.get("more_body", False)
             return message
 
         try:
@@ -101,6 +123,11 @@ class RequestMiddleware:
                 await self._reply(too_large(path, declared, limit), state, scope, receive, send_wrapper)
             else:
                 await self.app(scope, limited_receive, send_wrapper)
+        except asyncio.CancelledError:  # uvicorn cut the request off (the shutdown deadline passed)
+            if not status:
+                with contextlib.suppress(Exception):
+                    await self._reply(shutting_down(), state, scope, receive, send_wrapper)
+            raise
         except Exception as e:  # noqa: BLE001 - every failure becomes an OpenAI-shaped 500
             if not status:
                 if not isinstance(e, APIError):

@@ -16,7 +16,15 @@ from starlette.datastructures import UploadFile
 
 from unclip.server.auth import require_key
 from unclip.server.batching import QueueClosed, QueueFull
-from unclip.server.errors import APIError, invalid, missing, rate_limited, server_error, shutting_down
+from unclip.server.errors import (
+    APIError,
+    invalid,
+    missing,
+    rate_limited,
+    server_error,
+    shutting_down,
+    storage_full,
+)
 from unclip.server.jobs import EditWork, EngineFailure, GenerateWork, Refused, VaryWork, make_job
 from unclip.server.schemas import (
     EDIT_BODY,
@@ -27,9 +35,11 @@ from unclip.server.schemas import (
     Model,
     ModelList,
 )
-from unclip.server.uploads import decode_png, encode_png, require_square, with_alpha
+from unclip.server.storage import StorageFull
+from unclip.server.uploads import check_header, decode_png, encode_png, require_square, with_alpha
 from unclip.server.validation import (
     Common,
+    bounded_json_int,
     check_field_names,
     nulls_removed,
     parse_common,
@@ -70,6 +80,7 @@ async def create_image(request: Request) -> Response:
     common = _common(s, fields, from_form=False)
     note(request, kind="generate", n=common.n, size=common.size_label, response_format=common.response_format)
     await _refuse_if(request, await to_thread.run_sync(s.guard.check_prompt, prompt, rid(request)))
+    await _check_room(s, common)
     images = await _run(request, GenerateWork(prompt, common.size), common.n)
     return await _respond(request, images, common)
 
@@ -87,18 +98,20 @@ async def create_edit(request: Request) -> Response:
          outpaint=outpaint)
     if "image" not in files:
         raise missing("image")
-    image = await _decode(s, files["image"], "image")
-    require_square(image, "image")
-    mask = None
+    size = _header(s, files["image"], "image")
+    require_square(size, "image")
     if "mask" in files:
-        mask = await _decode(s, files["mask"], "mask")
-        if mask.size != image.size:
+        mask_size = _header(s, files["mask"], "mask")
+        if mask_size != size:
             raise invalid("mask", f"Invalid mask image - expected the size of the image "
-                                  f"({image.width}x{image.height}), got {mask.width}x{mask.height} instead.")
-    else:
+                                  f"({size[0]}x{size[1]}), got {mask_size[0]}x{mask_size[1]} instead.")
+    image = await _decode(s, files["image"], "image", common.size)
+    mask = await _decode(s, files["mask"], "mask", common.size) if "mask" in files else None
+    if mask is None:
         image = with_alpha(image)
     await _refuse_if(request, await to_thread.run_sync(s.guard.check_prompt, prompt, rid(request)))
-    await _refuse_if(request, await to_thread.run_sync(s.guard.check_image, image, "upload", rid(request)))
+    await _refuse_if(request, await _check_upload(request, image))
+    await _check_room(s, common)
     images = await _run(request, EditWork(image, mask, prompt, common.size, outpaint), common.n)
     return await _respond(request, images, common)
 
@@ -113,9 +126,10 @@ async def create_variation(request: Request) -> Response:
     note(request, kind="vary", n=common.n, size=common.size_label, response_format=common.response_format)
     if "image" not in files:
         raise missing("image")
-    image = await _decode(s, files["image"], "image")
-    require_square(image, "image")
-    await _refuse_if(request, await to_thread.run_sync(s.guard.check_image, image, "upload", rid(request)))
+    require_square(_header(s, files["image"], "image"), "image")
+    image = await _decode(s, files["image"], "image", common.size)
+    await _refuse_if(request, await _check_upload(request, image))
+    await _check_room(s, common)
     images = await _run(request, VaryWork(image, common.size), common.n)
     return await _respond(request, images, common)
 
@@ -195,7 +209,7 @@ async def _read_json(request: Request) -> dict[str, Any]:
         raise invalid(None, f"Invalid Content-Type header ({content_type or 'none'}), expected application/json.")
     raw = await request.body()
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_int=bounded_json_int)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
         body = None
     if not isinstance(body, dict):
@@ -238,10 +252,22 @@ async def _form_fields(request: Request, form: Any, endpoint: str) -> tuple[dict
     return fields, files
 
 
-async def _decode(s: ServerState, data: bytes, param: str) -> Image.Image:
+def _header(s: ServerState, data: bytes, param: str) -> tuple[int, int]:
+    return check_header(data, param, s.settings.max_upload_bytes, s.settings.max_upload_pixels)
+
+
+async def _decode(s: ServerState, data: bytes, param: str, side: int) -> Image.Image:
+    """Decode an upload and shrink it to the output size at once, in a worker thread; at most
+    `upload_workers` uploads are decoded or checked at a time (each can be 64 MB while decoding)."""
     return await to_thread.run_sync(
-        decode_png, data, param, s.settings.max_upload_bytes, s.settings.max_upload_pixels
+        decode_png, data, param, s.settings.max_upload_bytes, s.settings.max_upload_pixels, side,
+        limiter=s.upload_limiter,
     )
+
+
+async def _check_upload(request: Request, image: Image.Image) -> APIError | None:
+    s = srv(request)
+    return await to_thread.run_sync(s.guard.check_image, image, "upload", rid(request), limiter=s.upload_limiter)
 
 
 async def _refuse_if(request: Request, refusal: APIError | None) -> None:
@@ -297,25 +323,35 @@ async def _run(request: Request, work: GenerateWork | EditWork | VaryWork, n: in
         raise err from None
     except EngineFailure:
         raise server_error(rid(request)) from None
+    except QueueClosed:  # the shutdown deadline passed before the job finished
+        raise shutting_down() from None
 
 
 async def _respond(request: Request, images: list[Image.Image], common: Common) -> Response:
     s = srv(request)
     await _refuse_if(request, await to_thread.run_sync(s.guard.check_outputs, images, rid(request)))
     base = s.settings.public_base_url or str(request.base_url)
-    data = await to_thread.run_sync(_encode_all, s, images, common, base.rstrip("/"))
+    try:
+        data = await to_thread.run_sync(_encode_all, s, images, common, base.rstrip("/"))
+    except StorageFull as e:  # the live URLs (bytes) left no room after all: nothing was stored
+        raise storage_full(e.retry_after_s, s.settings.url_ttl_s) from None
     note(request, images=len(data))
     return JSONResponse({"created": int(time.time()), "data": data})
 
 
 def _encode_all(s: ServerState, images: list[Image.Image], common: Common, base: str) -> list[dict[str, str]]:
-    out = []
+    pngs = []
     for image in images:
         if image.size != (common.size, common.size):  # never return the wrong size
             image = image.resize((common.size, common.size), Image.Resampling.LANCZOS)
-        png = encode_png(image)
-        if common.response_format == "b64_json":
-            out.append({"b64_json": base64.b64encode(png).decode("ascii")})
-        else:
-            out.append({"url": f"{base}/images/{s.store.put(png)}"})
-    return out
+        pngs.append(encode_png(image))
+    if common.response_format == "b64_json":
+        return [{"b64_json": base64.b64encode(png).decode("ascii")} for png in pngs]
+    return [{"url": f"{base}/images/{name}"} for name in s.store.put_many(pngs)]  # all stored, or none
+
+
+async def _check_room(s: ServerState, common: Common) -> None:
+    """Before any model work: `url` results need room for n more files among the unexpired ones."""
+    if common.response_format == "url" and not await to_thread.run_sync(s.store.room_for, common.n):
+        err = s.store.full_error(common.n)
+        raise storage_full(err.retry_after_s, s.settings.url_ttl_s)

@@ -1,7 +1,9 @@
 """Running the app under uvicorn, with the bind policy and a graceful SIGTERM.
 
 SIGTERM (or Ctrl-C): stop taking new requests (they get 503, and /health says "draining"), let the
-in-flight ones finish (up to `shutdown_timeout_s`), then exit 0. A second signal exits at once.
+in-flight ones finish, then exit 0. `shutdown_timeout_s` bounds the whole shutdown: at that deadline
+the requests still waiting get the 503 too, and uvicorn's graceful stop and the model worker get only
+what is left of it. A second signal exits at once.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ import uvicorn
 
 from unclip.errors import UnclipError
 from unclip.server.app import ServerState, create_app
+from unclip.server.connections import guarded_protocol
 from unclip.server.logs import configure_logging, event, log
-from unclip.server.settings import ServerSettings, is_loopback
+from unclip.server.settings import MIN_PUBLIC_KEY_CHARS, ServerSettings, is_loopback, redact_key
+
+SHUTDOWN_GRACE_S = 1.0
 
 
 class GracefulServer(uvicorn.Server):
@@ -27,11 +32,13 @@ class GracefulServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, state: ServerState) -> None:
         super().__init__(config)
         self.state = state
-        self.drain_deadline: float | None = None
+
+    @property
+    def drain_deadline(self) -> float | None:
+        return self.state.drain_deadline
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self.drain_deadline is None:
-            self.drain_deadline = time.monotonic() + self.state.settings.shutdown_timeout_s
             self.state.begin_drain()
             return
         event(log, logging.WARNING, "second signal: exiting now", signal=sig)
@@ -48,16 +55,37 @@ class GracefulServer(uvicorn.Server):
             if idle or time.monotonic() >= self.drain_deadline:
                 event(log, logging.INFO, "drained; shutting down" if idle else "drain timeout; shutting down",
                       inflight=self.state.inflight)
+                if not idle:  # the requests still waiting get their 503 now, not a cut connection later
+                    self.state.queue.abort()
                 self.should_exit = True
         return await super().on_tick(counter)
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's graceful stop waits `timeout_graceful_shutdown` for open connections: after a drain,
+        only what is left of the one shutdown deadline (at least SHUTDOWN_GRACE_S, for the 503s
+        just sent to be delivered)."""
+        if self.drain_deadline is not None:
+            left = self.drain_deadline - time.monotonic()
+            self.config.timeout_graceful_shutdown = max(SHUTDOWN_GRACE_S, left)  # type: ignore[assignment]
+        await super().shutdown(sockets)
+
 
 def check_bind(settings: ServerSettings, keys: list[str]) -> None:
-    """No API keys: loopback only. Refuse anything else, before loading a model."""
-    if not keys and not is_loopback(settings.host):
+    """No API keys: loopback only; beyond loopback, keys long enough not to be guessed. Refuse
+    anything else, before loading a model."""
+    if is_loopback(settings.host):
+        return
+    if not keys:
         raise UnclipError(
             f"refusing to listen on {settings.host!r} without API keys: anyone who can reach it could use it. "
             "Configure keys (--api-key, UNCLIP_API_KEYS or --api-keys-file), or listen on 127.0.0.1."
+        )
+    short = [redact_key(k) for k in keys if len(k) < MIN_PUBLIC_KEY_CHARS]
+    if short:
+        raise UnclipError(
+            f"refusing to listen on {settings.host!r} with API keys shorter than {MIN_PUBLIC_KEY_CHARS} characters "
+            f"({', '.join(short)}): they could be guessed. Make one with: "
+            "python -c \"import secrets; print('sk-' + secrets.token_urlsafe(24))\""
         )
 
 
@@ -68,6 +96,7 @@ def build_server(settings: ServerSettings, sock: socket.socket | None = None, **
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_config=None, access_log=False, lifespan="on",
         timeout_graceful_shutdown=max(1, int(settings.shutdown_timeout_s)),
+        http=guarded_protocol(settings.header_timeout_s, settings.max_connections),
     )
     return GracefulServer(config, app.state.server)
 

@@ -55,6 +55,8 @@ class ServerSettings(Config):
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str | None = None  # e.g. "https://images.example.com"; default: the request's base URL
+    allowed_hosts: list[str] = field(default_factory=list)  # Host names accepted without keys (besides loopback)
+    allowed_origins: list[str] = field(default_factory=list)  # browser origins besides the server's own; "*": any
     # model
     model: str | None = None  # model directory; None: the embedded default model
     model_id: str = "dall-e-2"  # the id listed by /v1/models and accepted in the `model` field
@@ -78,20 +80,29 @@ class ServerSettings(Config):
     batch_wait_ms: float = 25.0
     max_queue: int = 32  # requests waiting (not counting the batch running); more get 429
     shutdown_timeout_s: float = 300.0  # SIGTERM: how long to wait for in-flight requests
+    # slow and numerous clients (connections.py, middleware.py)
+    header_timeout_s: float = 10.0  # a request's headers must arrive within this; then 408 and closed
+    body_timeout_s: float = 60.0  # its body (up to 8 MB of uploads) within this, from the end of the headers
+    max_connections: int = 256  # open connections; more are answered 503 at once
     # uploads
     max_upload_bytes: int = 4 * 1024 * 1024  # uploads must be smaller than this
     max_upload_pixels: int = 4096 * 4096  # checked from the PNG header, before decoding
+    upload_workers: int = 2  # uploads decoded (and content-checked) at once; each may be 64 MB while decoding
+    auth_max_failures: int = 10  # failed authentications per client address per window; then 429s
+    auth_failure_window_s: float = 60.0
     # safety and operations
     unsafe_disable_safety: bool = False
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     def __post_init__(self) -> None:
-        for name in ("url_ttl_s", "batch_wait_ms", "shutdown_timeout_s"):
+        for name in ("url_ttl_s", "batch_wait_ms", "shutdown_timeout_s", "auth_failure_window_s", "header_timeout_s",
+                     "body_timeout_s"):
             if not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be a finite number, got {getattr(self, name)!r}")
         positive = ("url_ttl_s", "storage_max_bytes", "storage_max_files", "max_batch_images", "max_queue",
-                    "max_upload_bytes", "max_upload_pixels")
+                    "max_upload_bytes", "max_upload_pixels", "upload_workers", "auth_max_failures",
+                    "auth_failure_window_s", "header_timeout_s", "body_timeout_s", "max_connections")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
@@ -150,8 +161,16 @@ class ServerSettings(Config):
         return out
 
 
+MIN_PUBLIC_KEY_CHARS = 16  # keys of a server reachable from other machines (loopback servers may use short ones)
+SHOWN_TAIL_MIN_CHARS = 20  # a key shows its last 4 characters only when at least 16 others stay hidden
+
+
 def redact_key(key: str) -> str:
-    return key[:3] + "*" * max(0, len(key) - 7) + key[-4:] if len(key) > 8 else "***"
+    """A key as logs and error messages show it: the conventional `sk-` prefix (not a secret), then
+    `*`s, and the last 4 characters only for keys of 20 or more (so at least 16 stay unknown)."""
+    prefix = "sk-" if key.startswith("sk-") else ""
+    tail = key[-4:] if len(key) >= SHOWN_TAIL_MIN_CHARS else ""
+    return prefix + "*" * max(3, len(key) - len(prefix) - len(tail)) + tail
 
 
 def is_loopback(host: str) -> bool:

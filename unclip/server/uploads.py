@@ -1,4 +1,5 @@
-"""Uploaded PNGs: magic bytes, size limit, header-only dimension check (decompression bombs), then decode.
+"""Uploaded PNGs: magic bytes, size limit, header-only dimension check (decompression bombs), then decode
+and shrink to the size the model uses.
 
 Nothing here trusts the part's filename or content type: the official client sends every file as
 `filename="upload"`, `application/octet-stream`.
@@ -31,12 +32,10 @@ def png_dimensions(data: bytes) -> tuple[int, int] | None:
     return width, height
 
 
-def decode_png(data: bytes, param: str, max_bytes: int, max_pixels: int) -> Image.Image:
-    """Validate and fully decode an uploaded PNG, raising OpenAI-shaped 400s naming `param`.
-
-    Call it off the event loop (it decodes). The pixel count is checked from the header before any
-    decoding, so a small file that claims a huge image costs nothing.
-    """
+def check_header(data: bytes, param: str, max_bytes: int, max_pixels: int) -> tuple[int, int]:
+    """The checks that need no decoding (size limit, magic bytes, IHDR, pixel count): the image's
+    width and height, or an OpenAI-shaped 400 naming `param`. A small file that claims a huge image
+    costs nothing here."""
     if len(data) >= max_bytes or not data.startswith(PNG_MAGIC):
         raise bad_image(param)
     dims = png_dimensions(data)
@@ -49,6 +48,18 @@ def decode_png(data: bytes, param: str, max_bytes: int, max_pixels: int) -> Imag
             f"Invalid input image - {width}x{height} is too large to process "
             f"(at most {max_pixels} pixels are accepted).",
         )
+    return dims
+
+
+def decode_png(data: bytes, param: str, max_bytes: int, max_pixels: int, max_side: int | None = None) -> Image.Image:
+    """Validate and fully decode an uploaded PNG, raising OpenAI-shaped 400s naming `param`; with
+    `max_side`, shrink it to at most that side at once (`shrink`), so that the full-size pixels live
+    only for the moment of decoding.
+
+    Call it off the event loop (it decodes), and bound how many run at once (the server does):
+    a 65 KB file can declare 4096x4096 pixels, 64 MB once decoded.
+    """
+    width, height = check_header(data, param, max_bytes, max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -59,11 +70,37 @@ def decode_png(data: bytes, param: str, max_bytes: int, max_pixels: int) -> Imag
         raise bad_image(param) from None
     if image.size != (width, height):
         raise bad_image(param)
-    return image
+    return image if max_side is None else shrink(image, max_side)
 
 
-def require_square(image: Image.Image, param: str = "image") -> None:
-    w, h = image.size
+def shrink(image: Image.Image, side: int) -> Image.Image:
+    """`image` resized to fit in side x side (the size the model works at: the pipeline would resize
+    it to that anyway), keeping its fully transparent areas: a pixel of the result is fully
+    transparent when any pixel it covers was (the edit area of an upload without a mask, and of a
+    mask, is where alpha is 0). Images that already fit are returned as they are."""
+    if max(image.size) <= side:
+        return image
+    scale = side / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    if image.mode == "PA" or (image.mode == "P" and "transparency" in image.info):
+        image = image.convert("RGBA")
+    elif image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = image.convert("RGBA" if "A" in image.mode else "RGB")
+    if image.mode == "RGB":
+        return image.resize(size, Image.Resampling.LANCZOS)
+    alpha = image.getchannel(image.mode[-1] if image.mode != "L" else 0)  # L: value 0 marks the edit area too
+    holes = alpha.point(lambda v: 255 if v == 0 else 0).resize(size, Image.Resampling.BOX)
+    small = image.resize(size, Image.Resampling.LANCZOS)
+    kept = small.getchannel(small.mode[-1] if small.mode != "L" else 0).point(lambda v: max(v, 1))
+    channel = Image.composite(Image.new("L", size, 0), kept, holes.point(lambda v: 255 if v > 0 else 0))
+    if small.mode == "L":
+        return channel
+    small.putalpha(channel)
+    return small
+
+
+def require_square(size: tuple[int, int], param: str = "image") -> None:
+    w, h = size
     if w != h:
         raise invalid(param, f"Invalid input image - expected an image with equal width and height, got {w}x{h} instead.")
 

@@ -55,10 +55,40 @@ def _type_error(value: Any, kind: str, param: str) -> APIError:
     return invalid(param, f"{value!r} is not of type '{kind}' - '{param}'")
 
 
+class LongNumber:
+    """A JSON integer with more digits than any valid field value has (`bounded_json_int`). Not an
+    int nor a str, so every field's type check refuses it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"{self.text[:12]}... ({len(self.text)} characters)"
+
+
+MAX_NUMBER_DIGITS = 30
+
+
+def bounded_json_int(text: str) -> int | LongNumber:
+    """`json.loads(parse_int=...)`: Python refuses to convert integers of more than 4,300 digits (a
+    ValueError that would be a 500), and huge ones cost time; such numbers stay text, and every
+    field rejects them by name."""
+    return int(text) if len(text) <= MAX_NUMBER_DIGITS else LongNumber(text)
+
+
+def _too_long(text: str, param: str) -> APIError:
+    digits = sum(c.isdigit() for c in text)
+    return invalid(param, f"{text.strip()[:12]}... ({digits} digits) is not a valid {param!r}: too many digits.")
+
+
 def parse_int(value: Any, param: str, from_form: bool) -> int:
+    if isinstance(value, LongNumber):
+        raise _too_long(value.text, param)
     if from_form:
         if not isinstance(value, str) or not _INT_RE.match(value.strip()):
             raise _type_error(value, "integer", param)
+        if len(value.strip()) > MAX_NUMBER_DIGITS:
+            raise _too_long(value, param)
         return int(value.strip())
     if isinstance(value, bool):
         raise _type_error(value, "integer", param)

@@ -73,7 +73,7 @@ export function base64ToBlob(b64, type = "image/png") {
 /** Save a Blob as a file through the browser's download. */
 export function downloadBlob(blob, filename) {
   const url = URL.createObjectURL(blob);
-  const link = el("a", { href: url, download: filename, style: "display:none" });
+  const link = el("a", { href: url, download: filename, hidden: true });  // no style attribute: the CSP forbids inline styles
   document.body.append(link);
   link.click();
   link.remove();
