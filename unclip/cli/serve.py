@@ -55,6 +55,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="content policy file (TOML/JSON) laid over the shipped default")
     ops.add_argument("--unsafe-disable-safety", action="store_true", default=None,
                      help="serve WITHOUT the content policy (logged loudly; never expose to others)")
+    ops.add_argument("--waive-check", dest="waive_checks", action="append", default=None,
+                     choices=("classifier", "nudity", "faces"), metavar="CHECK",
+                     help="start even though this check of the content policy is not installed (classifier, "
+                          "nudity, faces; repeatable; logged and reported by /health). Without it the server "
+                          "refuses to start when a check the policy enables is missing")
     ops.add_argument("--log-format", choices=("json", "text"), default=None)
     ops.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None)
     add_model_options(p, safety=False)  # serve's --policy and --unsafe-disable-safety are settings (above)
@@ -65,7 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 FLAG_FIELDS = (
     "host", "port", "public_base_url", "api_keys", "api_keys_file", "max_batch_images", "batch_wait_ms",
     "max_queue", "data_dir", "url_ttl_s", "storage_max_bytes", "storage_max_files", "shutdown_timeout_s",
-    "model_id", "steps_preset", "default_size", "policy", "unsafe_disable_safety", "log_format", "log_level",
+    "model_id", "steps_preset", "default_size", "policy", "unsafe_disable_safety", "waive_checks", "log_format",
+    "log_level",
     "model", "device", "dtype", "threads",
 )
 

@@ -59,14 +59,14 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
     `check_prompt(text)` and `check_image(image, kind=)` returning decisions (default: `Policy.default()`,
     or none when `settings.unsafe_disable_safety`)."""
     metrics = Metrics()
+    # the data folder first: a bad data_dir is named before anything else (and before minutes of model loading)
+    store = ImageStore(settings.data_path(), settings.url_ttl_s, settings.storage_max_bytes, settings.storage_max_files)
     if policy is FROM_SETTINGS:
-        guard = ContentGuard.from_settings(settings, metrics)
+        guard = ContentGuard.from_settings(settings, metrics)  # fails closed on a missing check, before the model
     else:
         if policy is None and not settings.unsafe_disable_safety:
             raise ValueError("policy=None disables the content policy: set unsafe_disable_safety to do that")
-        guard = ContentGuard(policy, metrics)
-    # the data folder first: a bad data_dir is named before minutes of model loading
-    store = ImageStore(settings.data_path(), settings.url_ttl_s, settings.storage_max_bytes, settings.storage_max_files)
+        guard = ContentGuard(policy, metrics, settings.waive_checks)
     engine = engine if engine is not None else UnclipEngine.from_settings(settings)
     queue = BatchQueue(
         BatchExecutor(engine, metrics), metrics, max_queue=settings.max_queue,

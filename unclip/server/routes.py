@@ -164,7 +164,9 @@ async def health(request: Request) -> JSONResponse:
         "max_size": s.engine.max_size,
         "queue_depth": s.queue.depth,
         "busy": s.queue.busy,
-        "safety": "on" if s.guard.enabled else "OFF",
+        "safety": s.guard.health,  # "on" only when every check the policy enables runs; "degraded", "OFF"
+        "safety_checks": s.guard.checks,  # per check: "on", "off (policy)", "WAIVED: <what is missing>"
+        "safety_waived": s.guard.waived,
         "auth": s.keys.enabled,
         "endpoints": {k: s.engine.supports(k) for k in ("generate", "edit", "vary")},
     }

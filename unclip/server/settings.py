@@ -83,6 +83,7 @@ class ServerSettings(Config):
     max_upload_pixels: int = 4096 * 4096  # checked from the PNG header, before decoding
     # safety and operations
     unsafe_disable_safety: bool = False
+    waive_checks: list[str] = field(default_factory=list)  # start without these policy checks (classifier, nudity, faces)
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
