@@ -17,6 +17,7 @@ COMMANDS = [
     "vary",
     "interpolate",
     "textdiff",
+    "verify",
     "serve",
     "data",
     "convert",

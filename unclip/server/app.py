@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 import unclip
+from unclip.provenance import Provenance
 from unclip.server import routes
 from unclip.server.auth import KeyChecker
 from unclip.server.batching import BatchQueue
@@ -44,6 +45,7 @@ class ServerState:
     guard: ContentGuard
     keys: KeyChecker
     started_at: float
+    provenance: Provenance | None = None  # marks and signs every returned PNG
     draining: bool = False
     inflight: int = 0  # HTTP requests being handled (all endpoints)
 
@@ -67,12 +69,14 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
         if policy is None and not settings.unsafe_disable_safety:
             raise ValueError("policy=None disables the content policy: set unsafe_disable_safety to do that")
         guard = ContentGuard(policy, metrics, settings.waive_checks)
+    provenance = server_provenance(settings)  # a bad key file is named before the model loads
     engine = engine if engine is not None else UnclipEngine.from_settings(settings)
     queue = BatchQueue(
         BatchExecutor(engine, metrics), metrics, max_queue=settings.max_queue,
         max_batch_images=settings.max_batch_images, wait_s=settings.batch_wait_ms / 1000,
     )
-    state = ServerState(settings, engine, metrics, queue, store, guard, KeyChecker(settings.all_api_keys()), time.time())
+    state = ServerState(settings, engine, metrics, queue, store, guard, KeyChecker(settings.all_api_keys()), time.time(),
+                        provenance=provenance)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -108,6 +112,16 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
 
     app.add_middleware(RequestMiddleware, server=state)
     return app
+
+
+def server_provenance(settings: ServerSettings) -> Provenance:
+    """The operator's signing key, or one generated on first start in <data_dir>/provenance (logged)."""
+    provenance = Provenance.from_files(settings.signing_cert, settings.signing_key,
+                                       settings.data_path() / "provenance", signature=settings.signature)
+    key = provenance.key  # loads or generates now: a bad key is a start-up error, not a failed request
+    event(log, logging.INFO, "provenance: invisible watermark and C2PA manifests on every image",
+          signed_by=key.subject, key=key.source, visible_signature=settings.signature)
+    return provenance
 
 
 class _NoCacheStatic(StaticFiles):

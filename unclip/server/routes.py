@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from PIL import Image
 from starlette.datastructures import UploadFile
 
+from unclip.provenance import Origin
 from unclip.server.auth import require_key
 from unclip.server.batching import QueueClosed, QueueFull
 from unclip.server.errors import APIError, invalid, missing, rate_limited, server_error, shutting_down
@@ -71,7 +72,7 @@ async def create_image(request: Request) -> Response:
     note(request, kind="generate", n=common.n, size=common.size_label, response_format=common.response_format)
     await _refuse_if(request, await to_thread.run_sync(s.guard.check_prompt, prompt, rid(request)))
     images = await _run(request, GenerateWork(prompt, common.size), common.n)
-    return await _respond(request, images, common)
+    return await _respond(request, images, common, _origin(s, "generate"))
 
 
 @v1.post("/images/edits", response_model=ImagesResponse, openapi_extra=EDIT_BODY,
@@ -100,7 +101,7 @@ async def create_edit(request: Request) -> Response:
     await _refuse_if(request, await to_thread.run_sync(s.guard.check_prompt, prompt, rid(request)))
     await _refuse_if(request, await to_thread.run_sync(s.guard.check_image, image, "upload", rid(request)))
     images = await _run(request, EditWork(image, mask, prompt, common.size, outpaint), common.n)
-    return await _respond(request, images, common)
+    return await _respond(request, images, common, _origin(s, "outpaint" if outpaint else "edit", image))
 
 
 @v1.post("/images/variations", response_model=ImagesResponse, openapi_extra=VARIATION_BODY,
@@ -117,7 +118,7 @@ async def create_variation(request: Request) -> Response:
     require_square(image, "image")
     await _refuse_if(request, await to_thread.run_sync(s.guard.check_image, image, "upload", rid(request)))
     images = await _run(request, VaryWork(image, common.size), common.n)
-    return await _respond(request, images, common)
+    return await _respond(request, images, common, _origin(s, "vary", image))
 
 
 # ---------------------------------------------------------------------- models
@@ -301,21 +302,29 @@ async def _run(request: Request, work: GenerateWork | EditWork | VaryWork, n: in
         raise server_error(rid(request)) from None
 
 
-async def _respond(request: Request, images: list[Image.Image], common: Common) -> Response:
+def _origin(s: ServerState, operation: str, *inputs: Image.Image) -> Origin:
+    """What the C2PA manifests of this request's images say made them."""
+    model = getattr(getattr(s.engine, "pipe", None), "model_name", None) or "unclip model"
+    return Origin(operation, f"{model} (served as {s.settings.model_id})", inputs)
+
+
+async def _respond(request: Request, images: list[Image.Image], common: Common, origin: Origin) -> Response:
     s = srv(request)
     await _refuse_if(request, await to_thread.run_sync(s.guard.check_outputs, images, rid(request)))
     base = s.settings.public_base_url or str(request.base_url)
-    data = await to_thread.run_sync(_encode_all, s, images, common, base.rstrip("/"))
+    # only images the policy allowed are marked, signed and returned (a refused one is never encoded)
+    data = await to_thread.run_sync(_encode_all, s, images, common, base.rstrip("/"), origin)
     note(request, images=len(data))
     return JSONResponse({"created": int(time.time()), "data": data})
 
 
-def _encode_all(s: ServerState, images: list[Image.Image], common: Common, base: str) -> list[dict[str, str]]:
+def _encode_all(s: ServerState, images: list[Image.Image], common: Common, base: str,
+                origin: Origin) -> list[dict[str, str]]:
     out = []
     for image in images:
         if image.size != (common.size, common.size):  # never return the wrong size
             image = image.resize((common.size, common.size), Image.Resampling.LANCZOS)
-        png = encode_png(image)
+        png = s.provenance.png(image, origin) if s.provenance is not None else encode_png(image)
         if common.response_format == "b64_json":
             out.append({"b64_json": base64.b64encode(png).decode("ascii")})
         else:
