@@ -12,9 +12,8 @@ from PIL import Image
 from unclip.provenance import watermark
 from unclip.provenance.errors import ProvenanceError
 from unclip.provenance.manifest import ManifestReport, read_manifest
+from unclip.provenance.pngchunks import PNG_MAGIC
 from unclip.provenance.signature import has_signature
-
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @dataclass(frozen=True)
