@@ -144,3 +144,24 @@ def test_a_bad_key_file_is_a_clear_error_before_any_work(tiny_model_dir, tmp_pat
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith(f"unclip: error: {expected}")
     assert "decoder" not in done.stderr and not (tmp_path / "out").exists()  # refused before sampling
+
+
+def test_interpolation_frames_and_gif_carry_manifests_naming_both_inputs(tiny_model_dir, tmp_path):
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(tmp_path / f"{name}.png")
+    done = unclip("interpolate", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--frames", "3", "--size", "64",
+                  "--gif", "-o", str(tmp_path / "out"), "--model", str(tiny_model_dir), "--decoder-steps", "2")
+    assert done.returncode == 0, done.stderr
+    *frames, gif = done.stdout.split()
+    assert len(frames) == 3 and gif.endswith(".gif")
+    for path in frames:
+        state, manifest = c2pa_read(open(path, "rb").read())
+        assert state == "Valid" and [i["relationship"] for i in manifest["ingredients"]] == ["inputTo", "inputTo"]
+    with c2pa.Reader("image/gif", io.BytesIO(open(gif, "rb").read())) as reader:
+        assert reader.get_validation_state() == "Valid"
+        (ours,) = [a for a in reader.get_active_manifest()["assertions"] if a["label"] == "org.unclip.generation"]
+    assert ours["data"]["operation"] == "interpolate" and ours["data"]["inputs"] == 2
+    report = unclip("verify", frames[0])
+    assert "invisible watermark: absent (an image under 256x256 px, too small for unclip to mark" in report.stdout
+    assert report.returncode == 0  # the manifest marks it

@@ -36,10 +36,14 @@ def write_sequence(images: list, out_dir: Path, stem: str, gif: bool = False,  #
         paths.append(path)
     if gif:
         path = out_dir / f"{stem}.gif"
-        try:
-            images[0].save(path, save_all=True, append_images=images[1:] + images[-2:0:-1], duration=150, loop=0)
-        except OSError as e:
-            raise InputError(f"{path}: cannot write ({e.strerror or e})") from None
+        if provenance is not None:  # marked frames and a signed C2PA manifest, like the PNGs
+            provenance.write(provenance.gif(images), path)
+        else:
+            try:
+                images[0].save(path, save_all=True, append_images=images[1:] + images[-2:0:-1], duration=150,
+                               loop=0)
+            except OSError as e:
+                raise InputError(f"{path}: cannot write ({e.strerror or e})") from None
         paths.append(path)
     return paths
 

@@ -67,10 +67,12 @@ def _png(image: Image.Image) -> bytes:
 
 
 def sign_png(png: bytes, key: SigningKey, origin: Origin | None = None, *, watermark: bool = True,
-             signature: bool = False) -> bytes:
-    """``png`` with a signed C2PA manifest embedded (a ``caBX`` chunk); inputs become ingredients."""
+             signature: bool = False, mime: str = "image/png") -> bytes:
+    """``png`` (or another format c2pa embeds into: ``mime``, e.g. "image/gif") with a signed C2PA manifest
+    embedded (a ``caBX`` chunk in a PNG); inputs become ingredients."""
     c2pa = _c2pa()
     definition = manifest_definition(origin, watermark, signature)
+    definition["format"] = mime
     try:
         context = c2pa.Context(settings=c2pa.Settings.from_dict(NO_THUMBNAILS))
         signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(key.alg, key.chain_pem, key.key_pem, None))
@@ -80,7 +82,7 @@ def sign_png(png: bytes, key: SigningKey, origin: Origin | None = None, *, water
                 builder.add_ingredient({"title": f"input {i}", "relationship": "parentOf" if edited else "inputTo",
                                         "label": f"input-{i}"}, "image/png", io.BytesIO(_png(image)))
             out = io.BytesIO()
-            builder.sign(signer, "image/png", io.BytesIO(png), out)
+            builder.sign(signer, mime, io.BytesIO(png), out)
     except c2pa.C2paError as e:
         raise ProvenanceError(f"cannot sign a C2PA manifest with the key from {key.source}: {e}") from None
     return out.getvalue()

@@ -81,10 +81,25 @@ class Provenance:
         marked = self.watermark and watermark.can_mark(image)
         return sign_png(buf.getvalue(), self.key, origin, watermark=marked, signature=self.signature)
 
+    def gif(self, frames: list[Image.Image], duration_ms: int = 150, origin: Origin | None = None) -> bytes:
+        """An animated GIF of the marked frames (there and back, looping) with a signed C2PA manifest.
+        (A GIF's 256-colour palette mostly erases the invisible watermark; the manifest is what marks it.)"""
+        origin = origin or origin_of(frames[0])
+        marked = [self.mark_pixels(frame, origin) for frame in frames]
+        buf = io.BytesIO()
+        marked[0].save(buf, format="GIF", save_all=True, append_images=marked[1:] + marked[-2:0:-1],
+                       duration=duration_ms, loop=0)
+        return sign_png(buf.getvalue(), self.key, origin, watermark=False, signature=self.signature,
+                        mime="image/gif")
+
     def save(self, image: Image.Image, path: str | Path, origin: Origin | None = None) -> Path:
         """Write ``png(image)`` to ``path`` (atomically: never a half-written file)."""
+        return self.write(self.png(image, origin), path)
+
+    @staticmethod
+    def write(data: bytes, path: str | Path) -> Path:
+        """Write ``data`` to ``path`` atomically (a temporary file renamed into place)."""
         path = Path(path)
-        data = self.png(image, origin)
         try:
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             with os.fdopen(fd, "wb") as f:

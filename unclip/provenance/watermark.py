@@ -37,10 +37,14 @@ class WatermarkReading:
     matched: int  # payload bits that matched, best over the sizes tried
     bits: int
     size: tuple[int, int] | None  # the size it was read at (None: the image was too small to read)
+    small: bool = False  # the image is under 256x256 px: unclip cannot mark one that small
 
     def describe(self) -> str:
         if self.size is None:
             return "not checked (image smaller than 256x256 px)"
+        if self.small and not self.present:
+            return (f"absent (an image under 256x256 px, too small for unclip to mark; scaled up, "
+                    f"{self.matched}/{self.bits} identifier bits matched)")
         where = f" at {self.size[0]}x{self.size[1]}" if self.present else ""
         state = "present" if self.present else "absent"
         return f"{state} ({self.matched}/{self.bits} identifier bits{where})"
@@ -105,4 +109,4 @@ def read(image: Image.Image) -> WatermarkReading:
             break
     if best is None:
         return WatermarkReading(False, 0, BITS, None)
-    return WatermarkReading(best[0] >= MIN_MATCH, best[0], BITS, best[1])
+    return WatermarkReading(best[0] >= MIN_MATCH, best[0], BITS, best[1], small=not can_mark(rgb))
