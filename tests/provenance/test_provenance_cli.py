@@ -165,3 +165,12 @@ def test_interpolation_frames_and_gif_carry_manifests_naming_both_inputs(tiny_mo
     report = unclip("verify", frames[0])
     assert "invisible watermark: absent (an image under 256x256 px, too small for unclip to mark" in report.stdout
     assert report.returncode == 0  # the manifest marks it
+
+
+def test_a_damaged_png_is_reported_not_a_traceback(generated, tmp_path):
+    damaged = tmp_path / "damaged.png"
+    damaged.write_bytes(open(generated[0], "rb").read()[:3000])  # cut short
+    done = unclip("verify", str(damaged))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stdout.startswith("C2PA manifest: TAMPERED or damaged: c2pa cannot parse the file")
+    assert "invisible watermark: cannot be read (damaged image data" in done.stdout

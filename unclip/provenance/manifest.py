@@ -19,6 +19,7 @@ INSTALL_HINT = "pip install 'c2pa-python>=0.38,<0.39'"
 ASSERTION = "org.unclip.generation"
 NO_THUMBNAILS = {"builder": {"thumbnail": {"enabled": False}}}  # a thumbnail would double a PNG's size
 UNTRUSTED = "signingCredential.untrusted"  # a local key: valid, but on no reader's trust list
+UNPARSABLE = "unparsable: "
 
 
 def _c2pa():  # type: ignore[no-untyped-def]
@@ -103,6 +104,8 @@ class ManifestReport:
         if self.state == "absent":
             return "absent (no C2PA manifest in the file)"
         if self.state == "tampered":
+            if self.problems and self.problems[0].startswith(UNPARSABLE):
+                return f"TAMPERED or damaged: c2pa cannot parse the file ({self.problems[0][len(UNPARSABLE):]})"
             return "TAMPERED: the manifest does not match the file (" + ", ".join(self.problems) + ")"
         trust = "on a trust list" if self.trusted else "its certificate is on no trust list (a local key)"
         what = f"{self.operation} by {self.generator} with model {self.model!r}"
@@ -120,7 +123,7 @@ def read_manifest(png: bytes) -> ManifestReport:
     except c2pa.C2paError as e:
         if type(e).__name__.endswith("ManifestNotFound"):
             return ManifestReport("absent")
-        return ManifestReport("tampered", problems=(f"unreadable manifest: {e}",))
+        return ManifestReport("tampered", problems=(f"{UNPARSABLE}{e}",))
     failures = [f.get("code", "?") for f in (results.get("activeManifest") or {}).get("failure", [])]
     problems = tuple(code for code in failures if code != UNTRUSTED)
     ours = next((a["data"] for a in manifest.get("assertions", []) if a.get("label") == ASSERTION), {})

@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from unclip.provenance import watermark
 from unclip.provenance.errors import ProvenanceError
@@ -42,7 +42,8 @@ def verify_bytes(data: bytes, name: str = "image") -> VerifyReport:
         image = Image.open(io.BytesIO(data))
         image.load()
     except Exception as e:  # noqa: BLE001 - PIL raises many types for broken files
-        return VerifyReport(manifest, None, False, f"damaged image data: {e}")
+        why = "not a decodable image" if isinstance(e, UnidentifiedImageError) else str(e)
+        return VerifyReport(manifest, None, False, f"damaged image data: {why}")
     return VerifyReport(manifest, watermark.read(image), has_signature(image))
 
 
