@@ -174,3 +174,15 @@ def test_a_damaged_png_is_reported_not_a_traceback(generated, tmp_path):
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stdout.startswith("C2PA manifest: TAMPERED or damaged: c2pa cannot parse the file")
     assert "invisible watermark: cannot be read (damaged image data" in done.stdout
+
+
+def test_an_output_the_policy_refuses_is_never_written(tiny_model_dir, tmp_path):
+    """A policy that fails closed without its nudity model (here: a file that does not exist) refuses every
+    output: nothing is marked, signed or written, and the command exits 3 with DALL-E's message."""
+    policy = tmp_path / "strict.toml"
+    policy.write_text('[images]\nwhen_unavailable = "refuse"\nnudity_model = "no-such-320n.onnx"\n')
+    out = tmp_path / "out"
+    done = unclip("generate", "a red apple", "--size", "256", "-o", str(out), "--model", str(tiny_model_dir),
+                  "--policy", str(policy), *FAST)
+    assert done.returncode == 3 and "The generated image may contain content" in done.stderr
+    assert not out.exists() or not any(out.iterdir())
