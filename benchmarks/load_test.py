@@ -153,6 +153,7 @@ def start_server(args: argparse.Namespace, model_dir: str, data_dir: str, batchi
         sys.executable, "-m", "unclip.cli.main", "serve", "--model", model_dir, "--port", str(port),
         "--data-dir", data_dir, "--steps-preset", args.steps_preset, "--max-queue", str(args.max_queue),
         "--log-level", "warning", "--device", args.device,
+        "--waive-check", "nudity",  # the nudity detector is optional (AGPL-3.0 licence file); it runs if installed
     ]
     if args.threads:
         cmd += ["--threads", str(args.threads)]

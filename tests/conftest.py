@@ -28,3 +28,18 @@ def tiny_model_dir(tiny_cascade, tmp_path_factory):
     path = tmp_path_factory.mktemp("models") / "tiny"
     save_cascade(tiny_cascade, path)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _provenance_keys_in_a_temporary_folder(tmp_path_factory):
+    """The CLI and `UnCLIP.save` generate a C2PA signing key on first use in $UNCLIP_CACHE/provenance:
+    keep the tests' one out of the user's ~/.cache (subprocesses inherit the variable)."""
+    import os
+
+    old = os.environ.get("UNCLIP_CACHE")
+    os.environ["UNCLIP_CACHE"] = str(tmp_path_factory.mktemp("unclip-cache"))
+    yield
+    if old is None:
+        os.environ.pop("UNCLIP_CACHE", None)
+    else:
+        os.environ["UNCLIP_CACHE"] = old

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server.live import FASTEST, LiveServer  # tests/server/live.py: the servers' own test helpers
+from server.live import FASTEST, WAIVE, LiveServer  # tests/server/live.py: the servers' own test helpers
 
 from unclip.server.app import FROM_SETTINGS
 from unclip.server.engine import UnclipEngine
@@ -95,7 +95,7 @@ def editor_engine():
 
 def _server(engine: Any, tmp_path_factory: Any, **overrides: Any) -> LiveServer:
     settings = ServerSettings(steps_preset=FASTEST, data_dir=str(tmp_path_factory.mktemp("data")),
-                              default_size="256x256", **overrides)
+                              default_size="256x256", waive_checks=WAIVE, **overrides)
     return LiveServer(settings, engine, FROM_SETTINGS).start()
 
 

@@ -42,6 +42,14 @@ def download(page: Any, click: Any) -> tuple[np.ndarray, str]:
     return read_png(dl.path()), dl.suggested_filename
 
 
+def download_bytes(page: Any, click: Any) -> bytes:
+    """Run `click()` (which starts a download) and return the downloaded file's bytes."""
+    with page.expect_download() as info:
+        click()
+    with open(info.value.path(), "rb") as f:
+        return f.read()
+
+
 def png_pixels(data: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as image:
         assert image.format == "PNG"

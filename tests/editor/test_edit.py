@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from unclip.provenance import verify_bytes
+
 from .conftest import PLAYWRIGHT_MISSING
-from .helpers import download, photo, save_png
+from .helpers import download, download_bytes, photo, save_png
 
 expect = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING).expect
 
@@ -97,6 +99,11 @@ def test_upload_erase_generate_keep_preserves_unerased_pixels(new_page, editor_s
     assert (result[..., 3] == 255).all()
     assert np.array_equal(result[~erased][:, :3], source[~erased])  # outside the erased area: unchanged
     assert not np.array_equal(result[erased][:, :3], source[erased])  # inside: generated
+    # the download is the server's PNG itself: its C2PA manifest validates and says an input was edited
+    report = verify_bytes(download_bytes(page, lambda: page.click("#edit-download")))
+    assert report.manifest.state == "valid" and report.manifest.operation == "edit" and report.manifest.inputs == 1
+    # (only the regenerated pixels carry the watermark: the kept ones are the user's, exactly, so a stroke
+    # this small is not enough to read it back; the manifest is what marks a small edit)
 
     # the previous picture is kept: back to it by its version, and by undo
     page.locator("#edit-versions .thumb-button").nth(0).click()

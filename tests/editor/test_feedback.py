@@ -3,6 +3,8 @@ cancelling, and the API key flow (asked for, stored in localStorage, sent as a b
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from .conftest import API_KEY, PLAYWRIGHT_MISSING, wait_ready
@@ -104,3 +106,19 @@ def test_api_key_is_asked_stored_and_sent(new_page, keyed_server, shot):
     expect(page.locator("#message")).to_have_attribute("data-kind", "error")
     expect(page.locator("#message-title")).to_have_text("This server needs an API key.")
     expect(page.locator("#message-text")).to_contain_text("You didn't provide an API key.")
+
+
+def test_the_header_shows_waived_safety_checks(new_page, editor_server):
+    """The editor's server runs with the nudity check waived (conftest): unless nudenet is installed, the
+    header says so, in the warning colour, and its tooltip says what is missing."""
+    import importlib.util
+
+    page = new_page(editor_server)
+    info = page.locator("#server-info")
+    if importlib.util.find_spec("nudenet") is not None:
+        expect(info).to_contain_text("content policy on")
+        expect(info).not_to_contain_text("WAIVED")
+        return
+    expect(info).to_contain_text("content policy on · WAIVED: nudity")
+    expect(info).to_have_class(re.compile(r"\bbad\b"))
+    expect(info).to_have_attribute("title", re.compile(r"nudity: WAIVED: nudenet not installed"))

@@ -15,7 +15,7 @@ from unclip.server.app import FROM_SETTINGS
 from unclip.server.engine import UnclipEngine
 from unclip.server.settings import ServerSettings
 
-from .live import FASTEST, LiveServer
+from .live import FASTEST, WAIVE, LiveServer
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +34,7 @@ def make_server(tmp_path_factory):
     def make(engine: Any, policy: Any = FROM_SETTINGS, **overrides: Any) -> LiveServer:
         overrides.setdefault("data_dir", str(tmp_path_factory.mktemp("data")))
         overrides.setdefault("steps_preset", FASTEST)
+        overrides.setdefault("waive_checks", WAIVE)
         server = LiveServer(ServerSettings(**overrides), engine, policy).start()
         servers.append(server)
         return server
@@ -47,7 +48,8 @@ def make_server(tmp_path_factory):
 def live(tiny_engine, tmp_path_factory):
     """The default server of a test module: real model, real content policy, no API keys."""
     data_dir = tmp_path_factory.mktemp("data")
-    server = LiveServer(ServerSettings(steps_preset=FASTEST, data_dir=str(data_dir)), tiny_engine, FROM_SETTINGS)
+    settings = ServerSettings(steps_preset=FASTEST, data_dir=str(data_dir), waive_checks=WAIVE)
+    server = LiveServer(settings, tiny_engine, FROM_SETTINGS)
     server.start()
     yield server
     server.stop()

@@ -102,6 +102,32 @@ def add_safety_options(g: Any) -> None:
     )
 
 
+def add_provenance_options(p: argparse.ArgumentParser) -> None:
+    """How the written PNGs are marked: every one carries the invisible watermark and a signed C2PA manifest."""
+    g = p.add_argument_group(
+        "provenance",
+        "Every PNG written carries an invisible watermark and a C2PA manifest signed with your key, or with a "
+        "local key generated on first use in $UNCLIP_CACHE/provenance (default ~/.cache/unclip/provenance). "
+        "`unclip verify FILE` reads them back.",
+    )
+    g.add_argument("--signature", action="store_true",
+                   help="also add DALL-E 2's visible signature: five coloured squares in the lower-right corner")
+    g.add_argument("--signing-cert", metavar="PEM", default=None,
+                   help="certificate chain (PEM, end-entity first) to sign the C2PA manifests with")
+    g.add_argument("--signing-key", metavar="PEM", default=None,
+                   help="its unencrypted private key (PEM; default: the same file as --signing-cert)")
+
+
+def provenance_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The `Provenance` the provenance options ask for; a bad key file is an error naming it, before any work."""
+    from unclip.provenance import Provenance
+
+    marker = Provenance.from_files(getattr(args, "signing_cert", None), getattr(args, "signing_key", None),
+                                   signature=bool(getattr(args, "signature", False)))
+    marker.key  # noqa: B018 - load (or generate) the key now: its errors come before minutes of sampling
+    return marker
+
+
 def add_stage_options(p: argparse.ArgumentParser, stages: tuple[str, ...] = STAGES) -> None:
     g = p.add_argument_group(
         "sampling (per stage; defaults come from the model)",
@@ -155,6 +181,7 @@ def load_pipeline(args: argparse.Namespace, components: list[str] | None = None)
 
         torch.set_num_threads(args.threads)
     policy = Policy.from_file(args.policy) if getattr(args, "policy", None) else None
+    provenance = provenance_from_args(args)
     safety = not getattr(args, "no_safety", False)
     if not safety:
         print("unclip: WARNING: --no-safety: the content policy is OFF (research use only)", file=sys.stderr)
@@ -168,9 +195,13 @@ def load_pipeline(args: argparse.Namespace, components: list[str] | None = None)
             "cascade (its images are noise). Pass --model DIR to use a trained model.",
             file=sys.stderr,
         )
-        return UnCLIP(build_cascade("tiny"), device=args.device, safety=safety, policy=policy)
-    return UnCLIP.from_pretrained(path, device=args.device, dtype=dtype, components=components, safety=safety,
-                                  policy=policy)
+        pipe = UnCLIP(build_cascade("tiny"), device=args.device, safety=safety, policy=policy,
+                      model_name="random tiny cascade (untrained)")
+    else:
+        pipe = UnCLIP.from_pretrained(path, device=args.device, dtype=dtype, components=components, safety=safety,
+                                      policy=policy)
+    pipe.provenance = provenance
+    return pipe
 
 
 def require_extra(extra: str, modules: tuple[str, ...], command: str) -> None:
@@ -251,8 +282,12 @@ def write_file(path: Path, text: str, flag: str) -> None:
         raise InputError(f"{flag} {path}: cannot write ({e.strerror or e})") from None
 
 
-def save_png(image: Any, path: Path) -> None:
-    """Save one output image; a failed write (disk full, permissions) is an error naming the file."""
+def save_png(image: Any, path: Path, provenance: Any = None) -> None:
+    """Save one output image, marked and signed by `provenance` (an `unclip.provenance.Provenance`); a
+    failed write (disk full, permissions) is an error naming the file."""
+    if provenance is not None:
+        provenance.save(image, path)
+        return
     try:
         image.save(path, format="PNG")
     except OSError as e:
@@ -264,8 +299,9 @@ def slug(text: str, limit: int = 40) -> str:
     return (s[:limit].rstrip("-")) or "image"
 
 
-def write_images(images: list, out_dir: Path, stem: str) -> list[Path]:  # type: ignore[type-arg]
-    """Save PNGs as STEM-0.png, STEM-1.png, ... without overwriting existing files."""
+def write_images(images: list, out_dir: Path, stem: str, provenance: Any = None) -> list[Path]:  # type: ignore[type-arg]
+    """Save PNGs as STEM-0.png, STEM-1.png, ... without overwriting existing files (marked and signed by
+    `provenance`, see `save_png`)."""
     prepare_out_dir(out_dir)
     paths = []
     i = 0
@@ -273,7 +309,7 @@ def write_images(images: list, out_dir: Path, stem: str) -> list[Path]:  # type:
         while (out_dir / f"{stem}-{i}.png").exists():
             i += 1
         path = out_dir / f"{stem}-{i}.png"
-        save_png(image, path)
+        save_png(image, path, provenance)
         paths.append(path)
         i += 1
     return paths

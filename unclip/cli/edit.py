@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from unclip.cli.common import (
+    add_provenance_options,
     add_model_options,
     add_stage_options,
     check_out_dir,
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         **stage_settings(args),
     )
     stem = "edit-" + slug(args.prompt) + (f"-s{args.seed}" if args.seed is not None else "")
-    for path in write_images(images, Path(args.out), stem):
+    for path in write_images(images, Path(args.out), stem, pipe.provenance):
         print(path)
     return 0
 
@@ -143,5 +144,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_fit_option(p)
     add_inpaint_options(p)
     add_model_options(p)
+    add_provenance_options(p)
     add_stage_options(p)
     p.set_defaults(func=run)

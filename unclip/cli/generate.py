@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from unclip.cli.common import (
+    add_provenance_options,
     add_model_options,
     add_stage_options,
     check_out_dir,
@@ -32,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=seed_int, default=None, help="random seed: the same seed gives the same images")
     p.add_argument("-o", "--out", default="out", help="output folder (default ./out)")
     add_model_options(p)
+    add_provenance_options(p)
     add_stage_options(p)
     p.set_defaults(func=run)
 
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     for i, prompt in enumerate(args.prompt):
         batch = images[i * args.n : (i + 1) * args.n]
         stem = slug(prompt) + (f"-s{args.seed}" if args.seed is not None else "")
-        for path in write_images(batch, out, stem):
+        for path in write_images(batch, out, stem, pipe.provenance):
             print(path)
     sys.stdout.flush()
     return 0

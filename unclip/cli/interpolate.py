@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 from pathlib import Path
 
 from unclip.cli.common import (
@@ -12,6 +13,7 @@ from unclip.cli.common import (
     load_pipeline,
     prepare_out_dir,
     save_png,
+    add_provenance_options,
     slug,
     stage_settings,
 )
@@ -19,7 +21,8 @@ from unclip.cli.edit import DECODER_STAGES, add_fit_option, add_output_options, 
 from unclip.errors import InputError
 
 
-def write_sequence(images: list, out_dir: Path, stem: str, gif: bool = False) -> list[Path]:  # type: ignore[type-arg]
+def write_sequence(images: list, out_dir: Path, stem: str, gif: bool = False,  # type: ignore[type-arg]
+                   provenance: Any = None) -> list[Path]:
     """Frames as STEM-f00.png, STEM-f01.png, ... (STEM-2-f00.png, ... if STEM is taken), and STEM.gif."""
     prepare_out_dir(out_dir)
     base, k = stem, 1
@@ -29,14 +32,18 @@ def write_sequence(images: list, out_dir: Path, stem: str, gif: bool = False) ->
     paths = []
     for i, image in enumerate(images):
         path = out_dir / f"{stem}-f{i:02d}.png"
-        save_png(image, path)
+        save_png(image, path, provenance)
         paths.append(path)
     if gif:
         path = out_dir / f"{stem}.gif"
-        try:
-            images[0].save(path, save_all=True, append_images=images[1:] + images[-2:0:-1], duration=150, loop=0)
-        except OSError as e:
-            raise InputError(f"{path}: cannot write ({e.strerror or e})") from None
+        if provenance is not None:  # marked frames and a signed C2PA manifest, like the PNGs
+            provenance.write(provenance.gif(images), path)
+        else:
+            try:
+                images[0].save(path, save_all=True, append_images=images[1:] + images[-2:0:-1], duration=150,
+                               loop=0)
+            except OSError as e:
+                raise InputError(f"{path}: cannot write ({e.strerror or e})") from None
         paths.append(path)
     return paths
 
@@ -62,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         **stage_settings(args),
     )
     stem = f"interp-{slug(Path(args.a).stem, 20)}-{slug(Path(args.b).stem, 20)}"
-    for path in write_sequence(images, Path(args.out), stem, args.gif):
+    for path in write_sequence(images, Path(args.out), stem, args.gif, pipe.provenance):
         print(path)
     return 0
 
@@ -88,5 +95,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_options(p)
     add_fit_option(p)
     add_model_options(p)
+    add_provenance_options(p)
     add_stage_options(p, DECODER_STAGES)
     p.set_defaults(func=run)

@@ -18,6 +18,7 @@ COMMANDS = [
     "vary",
     "interpolate",
     "textdiff",
+    "verify",
     "serve",
     "data",
     "convert",

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from unclip.cli.common import (
+    add_provenance_options,
     add_model_options,
     add_stage_options,
     check_out_dir,
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         + slug(args.prompt or Path(args.image).stem)
         + (f"-s{args.seed}" if args.seed is not None else "")
     )
-    for path in write_images(images, Path(args.out), stem):
+    for path in write_images(images, Path(args.out), stem, pipe.provenance):
         print(path)
     return 0
 
@@ -110,5 +111,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--out", default="out", help="output folder (default ./out)")
     add_inpaint_options(p)
     add_model_options(p)
+    add_provenance_options(p)
     add_stage_options(p)
     p.set_defaults(func=run)

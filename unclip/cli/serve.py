@@ -69,6 +69,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="content policy file (TOML/JSON) laid over the shipped default")
     ops.add_argument("--unsafe-disable-safety", action="store_true", default=None,
                      help="serve WITHOUT the content policy (logged loudly; never expose to others)")
+    ops.add_argument("--waive-check", dest="waive_checks", action="append", default=None,
+                     choices=("classifier", "nudity", "faces"), metavar="CHECK",
+                     help="start even though this check of the content policy is not installed (classifier, "
+                          "nudity, faces; repeatable; logged and reported by /health). Without it the server "
+                          "refuses to start when a check the policy enables is missing")
+    prov = p.add_argument_group("provenance (every returned PNG: invisible watermark + signed C2PA manifest)")
+    prov.add_argument("--signing-cert", default=None, metavar="PEM",
+                      help="certificate chain to sign C2PA manifests with (default: a key generated on first "
+                           "start in DATA_DIR/provenance)")
+    prov.add_argument("--signing-key", default=None, metavar="PEM", help="its private key (default: in --signing-cert)")
+    prov.add_argument("--signature", action="store_true", default=None,
+                      help="also add DALL-E 2's visible signature (five coloured squares, lower right)")
     ops.add_argument("--log-format", choices=("json", "text"), default=None)
     ops.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None)
     add_model_options(p, safety=False)  # serve's --policy and --unsafe-disable-safety are settings (above)
@@ -79,7 +91,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 FLAG_FIELDS = (
     "host", "port", "public_base_url", "allowed_hosts", "allowed_origins", "api_keys", "api_keys_file", "max_batch_images", "batch_wait_ms",
     "max_queue", "data_dir", "url_ttl_s", "storage_max_bytes", "storage_max_files", "shutdown_timeout_s",
-    "model_id", "steps_preset", "default_size", "policy", "unsafe_disable_safety", "log_format", "log_level",
+    "model_id", "steps_preset", "default_size", "policy", "unsafe_disable_safety", "waive_checks", "signing_cert", "signing_key", "signature", "log_format",
+    "log_level",
     "model", "device", "dtype", "threads",
 )
 

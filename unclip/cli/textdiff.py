@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from unclip.cli.common import (
+    add_provenance_options,
     add_model_options,
     add_stage_options,
     check_out_dir,
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         **stage_settings(args),
     )
     stem = f"textdiff-{slug(args.from_caption, 20)}-to-{slug(args.to_caption, 20)}"
-    for path in write_sequence(images, Path(args.out), stem, args.gif):
+    for path in write_sequence(images, Path(args.out), stem, args.gif, pipe.provenance):
         print(path)
     return 0
 
@@ -69,5 +70,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_options(p)
     add_fit_option(p)
     add_model_options(p)
+    add_provenance_options(p)
     add_stage_options(p, DECODER_STAGES)
     p.set_defaults(func=run)

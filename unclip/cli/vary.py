@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from unclip.cli.common import (
+    add_provenance_options,
     add_model_options,
     add_stage_options,
     check_out_dir,
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         **stage_settings(args),
     )
     stem = "vary-" + slug(Path(args.image).stem) + (f"-s{args.seed}" if args.seed is not None else "")
-    for path in write_images(images, Path(args.out), stem):
+    for path in write_images(images, Path(args.out), stem, pipe.provenance):
         print(path)
     return 0
 
@@ -69,5 +70,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_options(p)
     add_fit_option(p)
     add_model_options(p)
+    add_provenance_options(p)
     add_stage_options(p, DECODER_STAGES)
     p.set_defaults(func=run)

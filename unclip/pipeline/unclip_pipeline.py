@@ -19,6 +19,7 @@ from unclip.models.clip import TextEncoding
 from unclip.pipeline import stages
 from unclip.pipeline.cascade import Cascade, SamplingConfig
 from unclip.pipeline.model_dir import load_cascade, save_cascade
+from unclip.provenance import Origin, Provenance, attach
 from unclip.safety import Policy
 from unclip.utils.checks import MAX_SEED
 from unclip.utils.device import auto_dtype, resolve_device
@@ -81,6 +82,11 @@ class UnCLIP:
     before any network runs, and its outputs before returning them; a refusal raises
     `unclip.safety.ContentPolicyViolation`. `safety=False` (research use) turns the checks off and says
     so loudly; `policy` takes a custom `unclip.safety.Policy` (e.g. `Policy.from_file(path)`).
+
+    Every returned image records what made it (`unclip.provenance.origin_of(image)`: the operation, the
+    model, the input images); `save(image, path)` writes it as a PNG with the invisible watermark and a
+    signed C2PA manifest saying so (`provenance`: an `unclip.provenance.Provenance`, default the local key
+    in ~/.cache/unclip/provenance). PIL's own `image.save` writes neither.
     """
 
     def __init__(
@@ -89,6 +95,8 @@ class UnCLIP:
         device: torch.device | str | None = None,
         safety: bool = True,
         policy: Policy | None = None,
+        provenance: Provenance | None = None,
+        model_name: str = "unclip cascade",
     ):
         self.device = resolve_device(device)
         self.cascade = cascade.to(device=self.device).eval()
@@ -100,6 +108,8 @@ class UnCLIP:
         self._empty: TextEncoding | None = None
         # None means "checked elsewhere" (the HTTP server applies the policy at the API layer).
         self.policy: Policy | None = policy if policy is not None else (Policy.default() if safety else Policy.disabled())
+        self.provenance = provenance if provenance is not None else Provenance()
+        self.model_name = model_name  # named in the C2PA manifests of saved images
 
     def screen_prompts(self, prompts: list[str]) -> None:
         if self.policy is not None:
@@ -112,6 +122,14 @@ class UnCLIP:
             for image in images:
                 self.policy.enforce_image(image, kind)
         return images
+
+    def _origin(self, images: list[Image.Image], operation: str, *inputs: Image.Image) -> list[Image.Image]:
+        origin = Origin(operation, self.model_name, tuple(inputs))
+        return [attach(image, origin) for image in images]
+
+    def save(self, image: Image.Image, path: str | Path) -> Path:
+        """Write one output as a PNG with the watermark and a signed C2PA manifest (see the class doc)."""
+        return self.provenance.save(image, path)
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
@@ -131,7 +149,8 @@ class UnCLIP:
             dtype = auto_dtype(device)
         path = Path(path) if path is not None else default_model_path()
         cascade = load_cascade(path, device=device, dtype=dtype, components=components)
-        return cls(cascade, device=device, safety=safety, policy=policy)
+        name = "unclip default model" if path.resolve() == default_model_path().resolve() else f"unclip model {path.name}"
+        return cls(cascade, device=device, safety=safety, policy=policy, model_name=name)
 
     def save_pretrained(self, path: str | Path, dtype: torch.dtype | None = None) -> None:
         save_cascade(self.cascade, path, dtype=dtype)
@@ -248,7 +267,7 @@ class UnCLIP:
         `prior_guidance=4.0`, `upsampler_256_sampler="ddim"`, `prior_candidates=1`.
         """
         images = tensor_to_pil(self.generate_tensors(prompt, n, size, seed, progress, **stage_settings))
-        return self.screen_images(images, "output")
+        return self._origin(self.screen_images(images, "output"), "generate")
 
     # ------------------------------------------------------------------ editing (unclip.pipeline.editing)
     def edit(
@@ -272,7 +291,8 @@ class UnCLIP:
         `edit_context`); see `editing.inpaint.edit`."""
         from unclip.pipeline.editing.inpaint import edit
 
-        return edit(self, image, mask, prompt, n, size, seed, method, progress, **stage_settings)  # type: ignore[arg-type]
+        images = edit(self, image, mask, prompt, n, size, seed, method, progress, **stage_settings)  # type: ignore[arg-type]
+        return self._origin(images, "edit", image)
 
     def edit_method(self, outpaint: bool = False) -> str:
         """The method an edit with `method="auto"` uses with this model ("trained" or "zero-shot");
@@ -291,7 +311,7 @@ class UnCLIP:
         `edit`), stage settings."""
         from unclip.pipeline.editing.outpaint import outpaint
 
-        return outpaint(self, image, left, right, top, bottom, prompt, **kwargs)
+        return self._origin(outpaint(self, image, left, right, top, bottom, prompt, **kwargs), "outpaint", image)
 
     def vary(self, image: Image.Image, n: int = 1, size: int = 256, seed: int | None = None, drift: float = 0.0,
              progress: bool = False, keep: float | None = None, **stage_settings: Any) -> list[Image.Image]:
@@ -301,7 +321,7 @@ class UnCLIP:
         model's `sampling.vary_keep`). Also fit ("crop" or "pad") and stage settings."""
         from unclip.pipeline.editing.variations import vary
 
-        return vary(self, image, n, size, seed, drift, progress, keep=keep, **stage_settings)
+        return self._origin(vary(self, image, n, size, seed, drift, progress, keep=keep, **stage_settings), "vary", image)
 
     def reconstruct(self, images: list[Image.Image], size: int = 64, seed: int | None = None,
                     progress: bool = False, **stage_settings: Any) -> list[Image.Image]:
@@ -317,7 +337,7 @@ class UnCLIP:
         inversion of `a`, `noise="invert-both"` or `"random"`). Also size, seed, progress, stage settings."""
         from unclip.pipeline.editing.interpolate import interpolate
 
-        return interpolate(self, a, b, frames, **kwargs)
+        return self._origin(interpolate(self, a, b, frames, **kwargs), "interpolate", a, b)
 
     def text_diff(self, image: Image.Image, from_caption: str, to_caption: str, frames: int = 5,
                   **kwargs: Any) -> list[Image.Image]:
@@ -325,4 +345,4 @@ class UnCLIP:
         normalised text-embedding difference, up to `strength` 0.5). Also size, seed, progress."""
         from unclip.pipeline.editing.text_diff import text_diff
 
-        return text_diff(self, image, from_caption, to_caption, frames, **kwargs)
+        return self._origin(text_diff(self, image, from_caption, to_caption, frames, **kwargs), "text_diff", image)

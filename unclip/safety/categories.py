@@ -10,6 +10,7 @@ HARASSMENT = "harassment"
 SELF_HARM = "self-harm"
 ILLEGAL = "illegal"
 PUBLIC_FIGURES = "public-figures"
+INFRINGEMENT = "infringement"  # copyrighted characters and franchises, trademarks and logos, living artists' styles
 FACES = "faces"
 
 # Text categories in severity order: when several fire, the first one names the decision.
@@ -22,6 +23,7 @@ TEXT_CATEGORIES: tuple[str, ...] = (
     HARASSMENT,
     ILLEGAL,
     PUBLIC_FIGURES,
+    INFRINGEMENT,
 )
 # Categories with an image detector: nudity (NudeNet) counts as sexual; faces (OpenCV Haar cascade).
 IMAGE_CATEGORIES: tuple[str, ...] = (SEXUAL, FACES)
@@ -47,6 +49,7 @@ TERM_FILES: dict[str, str] = {
     SELF_HARM: "self_harm.txt",
     ILLEGAL: "illegal.txt",
     PUBLIC_FIGURES: "public_figures.txt",
+    INFRINGEMENT: "infringement.txt",
 }
 # Internal context lists: not policy categories, they modify scores (see prompt_check.py).
 MINOR_CONTEXT = "_minor"

@@ -29,6 +29,7 @@ class Example:
     label: str
     prompt: str
     where: str
+    topic: str = ""  # benign prompts written against one category's collisions: "benign:infringement"
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Report:
     total: dict[str, int] = field(default_factory=dict)
     benign_total: int = 0
     false_refusals: list[tuple[Example, Decision]] = field(default_factory=list)
+    benign_topics: dict[str, int] = field(default_factory=dict)  # topic -> benign prompts written for it
     misses: list[tuple[Example, Decision]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -50,6 +52,9 @@ class Report:
     @property
     def false_refusal_rate(self) -> float:
         return len(self.false_refusals) / max(1, self.benign_total)
+
+    def topic_false_refusals(self, topic: str) -> list[tuple[Example, Decision]]:
+        return [(e, d) for e, d in self.false_refusals if e.topic == topic]
 
     @property
     def harmful_total(self) -> int:
@@ -64,9 +69,10 @@ def load_set(name: str) -> list[Example]:
         if not line.strip() or line.startswith("#"):
             continue
         label, prompt = line.split("\t", 1)
-        if label != BENIGN and label not in TEXT_CATEGORIES:
+        label, _, topic = label.partition(":")  # benign:infringement -> benign, topic infringement
+        if (label != BENIGN and label not in TEXT_CATEGORIES) or (topic and topic not in TEXT_CATEGORIES):
             raise ValueError(f"{name}.txt:{lineno}: unknown label {label!r}")
-        out.append(Example(label, prompt, f"{name}.txt:{lineno}"))
+        out.append(Example(label, prompt, f"{name}.txt:{lineno}", topic))
     return out
 
 
@@ -78,6 +84,8 @@ def evaluate(policy: Policy, examples: list[Example], name: str = "") -> Report:
         decision = policy.check_prompt(example.prompt)
         if example.label == BENIGN:
             report.benign_total += 1
+            if example.topic:
+                report.benign_topics[example.topic] = report.benign_topics.get(example.topic, 0) + 1
             if not decision.allowed:
                 report.false_refusals.append((example, decision))
             continue
@@ -114,6 +122,9 @@ def format_report(report: Report, misses: bool = False) -> str:
         f"| **benign (false refusals)** | {report.benign_total} | {len(report.false_refusals)} "
         f"({report.false_refusal_rate:.1%}) | |"
     )
+    for topic, total in report.benign_topics.items():
+        wrong = len(report.topic_false_refusals(topic))
+        lines.append(f"| of which written against {topic} collisions | {total} | {wrong} ({wrong / total:.1%}) | |")
     per_prompt = report.seconds / max(1, report.harmful_total + report.benign_total) * 1000
     lines += ["", f"mean check time: {per_prompt:.2f} ms per prompt"]
     if misses:

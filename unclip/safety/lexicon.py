@@ -9,18 +9,22 @@ from importlib import resources
 from pathlib import Path
 
 from unclip.safety.ages import minor_age_patterns
-from unclip.safety.categories import CONTEXT_FILES, PUBLIC_FIGURES, TERM_FILES
+from unclip.safety.categories import CONTEXT_FILES, INFRINGEMENT, PUBLIC_FIGURES, TERM_FILES
 from unclip.safety.matcher import TermMatcher
 from unclip.safety.termfile import Pattern, Term, parse_groups, parse_pattern, parse_terms, split_weight
 
 NAMES_SECTION = "names"
+# Categories of names (people, characters, brands, artists): matched apart from the harm lists, with their
+# own allow phrases (allow.txt [names]), so a harm list's benign phrase ("coca cola" against drug words)
+# does not hide a name, nor a name's benign phrase ("trump card") a harm word.
+NAME_CATEGORIES = (PUBLIC_FIGURES, INFRINGEMENT)
 _lock = threading.Lock()
 
 
 @dataclass(frozen=True)
 class Lexicon:
-    harm: TermMatcher  # every text category except public figures, plus the context lists
-    names: TermMatcher  # public figures
+    harm: TermMatcher  # every text category except the name categories, plus the context lists
+    names: TermMatcher  # public figures and infringement (characters, brands, living artists)
     allow: TermMatcher  # benign phrases masked before harm matching and the classifier
     names_allow: TermMatcher  # phrases masked before public-figure matching ("trump card")
 
@@ -89,8 +93,8 @@ def _load(extra_terms: tuple[tuple[str, tuple[str, ...]], ...], allow_phrases: t
     harm_allow, names_allow = _allow_terms()
     allow = list(harm_allow) + _extra("_allow", allow_phrases, "policy allow_phrases")
     return Lexicon(
-        harm=TermMatcher([t for t in terms if t.category != PUBLIC_FIGURES], groups()),
-        names=TermMatcher([t for t in terms if t.category == PUBLIC_FIGURES], groups()),
+        harm=TermMatcher([t for t in terms if t.category not in NAME_CATEGORIES], groups()),
+        names=TermMatcher([t for t in terms if t.category in NAME_CATEGORIES], groups()),
         allow=TermMatcher(allow, groups()),
         names_allow=TermMatcher(list(names_allow), groups()),
     )

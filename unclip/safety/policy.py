@@ -23,6 +23,7 @@ from unclip.safety.decision import Decision
 from unclip.safety.errors import ContentPolicyViolation
 from unclip.safety.image_check import ImageChecker
 from unclip.safety.prompt_check import PromptChecker
+from unclip.safety.requirements import CheckNeed, check_needs
 from unclip.safety.verdict import decide
 
 DISABLED_WARNING = (
@@ -110,6 +111,16 @@ class Policy:
         """
         self._prompts.lexicon  # noqa: B018 - builds the matchers
         return self.status()
+
+    def requirements(self) -> dict[str, CheckNeed]:
+        """The optional checks (classifier, nudity, faces): enabled by this policy? installed?
+
+        Cheap (no imports, no model loading): what a server checks at start-up to fail closed.
+        """
+        needs = check_needs(self.config)
+        if not self.enabled:
+            needs = {k: CheckNeed(v.name, False, v.installed, v.missing) for k, v in needs.items()}
+        return needs
 
     def status(self) -> dict[str, str]:
         """Which checks can run here: ``{"classifier": "ok" | why, "faces": ..., "nudity": ...}``.

@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 import unclip
+from unclip.provenance import Provenance
 from unclip.server import routes
 from unclip.server.auth import FailureLimiter, KeyChecker
 from unclip.server.batching import BatchQueue
@@ -45,6 +46,7 @@ class ServerState:
     guard: ContentGuard
     keys: KeyChecker
     started_at: float
+    provenance: Provenance | None = None  # marks and signs every returned PNG
     draining: bool = False
     drain_deadline: float | None = None  # time.monotonic() by which shutdown must be complete
     inflight: int = 0  # HTTP requests being handled (all endpoints)
@@ -63,21 +65,22 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
     `check_prompt(text)` and `check_image(image, kind=)` returning decisions (default: `Policy.default()`,
     or none when `settings.unsafe_disable_safety`)."""
     metrics = Metrics()
+    # the data folder first: a bad data_dir is named before anything else (and before minutes of model loading)
+    store = ImageStore(settings.data_path(), settings.url_ttl_s, settings.storage_max_bytes, settings.storage_max_files)
     if policy is FROM_SETTINGS:
-        guard = ContentGuard.from_settings(settings, metrics)
+        guard = ContentGuard.from_settings(settings, metrics)  # fails closed on a missing check, before the model
     else:
         if policy is None and not settings.unsafe_disable_safety:
             raise ValueError("policy=None disables the content policy: set unsafe_disable_safety to do that")
-        guard = ContentGuard(policy, metrics)
-    # the data folder first: a bad data_dir is named before minutes of model loading
-    store = ImageStore(settings.data_path(), settings.url_ttl_s, settings.storage_max_bytes, settings.storage_max_files)
+        guard = ContentGuard(policy, metrics, settings.waive_checks)
+    provenance = server_provenance(settings)  # a bad key file is named before the model loads
     engine = engine if engine is not None else UnclipEngine.from_settings(settings)
     queue = BatchQueue(
         BatchExecutor(engine, metrics), metrics, max_queue=settings.max_queue,
         max_batch_images=settings.max_batch_images, wait_s=settings.batch_wait_ms / 1000,
     )
     keys = KeyChecker(settings.all_api_keys(), FailureLimiter(settings.auth_max_failures, settings.auth_failure_window_s))
-    state = ServerState(settings, engine, metrics, queue, store, guard, keys, time.time())
+    state = ServerState(settings, engine, metrics, queue, store, guard, keys, time.time(), provenance=provenance)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -123,6 +126,16 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
     )
     app.add_middleware(RequestMiddleware, server=state)
     return app
+
+
+def server_provenance(settings: ServerSettings) -> Provenance:
+    """The operator's signing key, or one generated on first start in <data_dir>/provenance (logged)."""
+    provenance = Provenance.from_files(settings.signing_cert, settings.signing_key,
+                                       settings.data_path() / "provenance", signature=settings.signature)
+    key = provenance.key  # loads or generates now: a bad key is a start-up error, not a failed request
+    event(log, logging.INFO, "provenance: invisible watermark and C2PA manifests on every image",
+          signed_by=key.subject, key=key.source, visible_signature=settings.signature)
+    return provenance
 
 
 class _NoCacheStatic(StaticFiles):

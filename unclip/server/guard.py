@@ -3,6 +3,12 @@
 A refusal is a 400 `content_policy_violation` (param null), logged with its category and score and
 counted in `unclip_refusals_total{stage,category}`. The server refuses to start without a policy
 unless `unsafe_disable_safety` is set, which is logged loudly.
+
+Fail closed: the server also refuses to start when a check the policy enables (the offensive-language
+classifier, the nudity or the face detector) is not installed, naming what to install, unless the
+operator waives that check by name (`waive_checks`); a waiver is logged at start and reported by
+`/health` (and so shown by the editor). Start-up only asks whether each check is installed; the models
+load on first use.
 """
 
 from __future__ import annotations
@@ -24,14 +30,59 @@ SAFETY_OFF_WARNING = (
 )
 
 
+WAIVABLE = ("classifier", "nudity", "faces")
+
+
+def check_states(policy: Any, waivers: list[str]) -> dict[str, str]:
+    """Each optional check's state for `/health`: "on", "off (policy)" or "WAIVED: <what is missing>".
+
+    Raises UnclipError when an enabled check is not installed and not waived, or a waiver names no check.
+    """
+    unknown = [w for w in waivers if w not in WAIVABLE]
+    if unknown:
+        raise UnclipError(f"waive_checks: unknown check {unknown[0]!r} (checks that can be waived: "
+                          f"{', '.join(WAIVABLE)})")
+    needs = policy.requirements() if hasattr(policy, "requirements") else {}
+    states: dict[str, str] = {}
+    for name, need in needs.items():
+        if not need.enabled:
+            states[name] = "off (policy)"
+        elif need.installed:
+            states[name] = "on"
+        elif name in waivers:
+            states[name] = f"WAIVED: {need.missing}"
+        else:
+            raise UnclipError(
+                f"the content policy enables the {name} check, but it cannot run here ({need.missing}). "
+                f"Install it, switch it off in a policy file (--policy), or start anyway without it with "
+                f"--waive-check {name} (logged, reported by /health and shown in the editor)"
+            )
+    return states
+
+
 class ContentGuard:
-    def __init__(self, policy: Any | None, metrics: Metrics) -> None:
+    def __init__(self, policy: Any | None, metrics: Metrics, waivers: list[str] | None = None) -> None:
         self.policy = policy  # None: checks disabled
         self.metrics = metrics
+        self.checks = check_states(policy, list(waivers or [])) if policy is not None else {}
+        self.waived = [name for name, state in self.checks.items() if state.startswith("WAIVED")]
+        for name in self.waived:
+            event(log, logging.WARNING, f"SAFETY CHECK WAIVED: {name} does not run ({self.checks[name][8:]})",
+                  check=name, waived=True)
+        needless = [w for w in (waivers or []) if w in self.checks and not self.checks[w].startswith("WAIVED")]
+        if needless:
+            event(log, logging.INFO, "waiver not needed: these checks are installed and run", checks=needless)
 
     @property
     def enabled(self) -> bool:
         return self.policy is not None
+
+    @property
+    def health(self) -> str:
+        """`/health`'s one-word safety state: "on" only when every check the policy enables runs."""
+        if self.policy is None:
+            return "OFF"
+        return "degraded" if self.waived else "on"
 
     @classmethod
     def from_settings(cls, settings: ServerSettings, metrics: Metrics) -> ContentGuard:
@@ -46,9 +97,9 @@ class ContentGuard:
                 "without it unless you pass --unsafe-disable-safety"
             ) from e
         policy = Policy.from_file(settings.policy) if settings.policy else Policy.default()
-        status = policy.status() if hasattr(policy, "status") else {}  # loads its models now, not per request
-        event(log, logging.INFO, "content policy loaded", policy=repr(policy), checks=status)
-        return cls(policy, metrics)
+        guard = cls(policy, metrics, settings.waive_checks)  # fails closed on a missing check (no model loads)
+        event(log, logging.INFO, "content policy loaded", policy=repr(policy), checks=guard.checks)
+        return guard
 
     # These run in worker threads (anyio.to_thread), never on the event loop.
     def check_prompt(self, text: str, request_id: str) -> APIError | None:

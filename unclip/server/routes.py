@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from PIL import Image
 from starlette.datastructures import UploadFile
 
+from unclip.provenance import Origin
 from unclip.server.auth import require_key
 from unclip.server.batching import QueueClosed, QueueFull
 from unclip.server.errors import (
@@ -82,7 +83,7 @@ async def create_image(request: Request) -> Response:
     await _refuse_if(request, await to_thread.run_sync(s.guard.check_prompt, prompt, rid(request)))
     await _check_room(s, common)
     images = await _run(request, GenerateWork(prompt, common.size), common.n)
-    return await _respond(request, images, common)
+    return await _respond(request, images, common, _origin(s, "generate"))
 
 
 @v1.post("/images/edits", response_model=ImagesResponse, openapi_extra=EDIT_BODY,
@@ -113,7 +114,7 @@ async def create_edit(request: Request) -> Response:
     await _refuse_if(request, await _check_upload(request, image))
     await _check_room(s, common)
     images = await _run(request, EditWork(image, mask, prompt, common.size, outpaint), common.n)
-    return await _respond(request, images, common)
+    return await _respond(request, images, common, _origin(s, "outpaint" if outpaint else "edit", image))
 
 
 @v1.post("/images/variations", response_model=ImagesResponse, openapi_extra=VARIATION_BODY,
@@ -131,7 +132,7 @@ async def create_variation(request: Request) -> Response:
     await _refuse_if(request, await _check_upload(request, image))
     await _check_room(s, common)
     images = await _run(request, VaryWork(image, common.size), common.n)
-    return await _respond(request, images, common)
+    return await _respond(request, images, common, _origin(s, "vary", image))
 
 
 # ---------------------------------------------------------------------- models
@@ -178,7 +179,9 @@ async def health(request: Request) -> JSONResponse:
         "max_size": s.engine.max_size,
         "queue_depth": s.queue.depth,
         "busy": s.queue.busy,
-        "safety": "on" if s.guard.enabled else "OFF",
+        "safety": s.guard.health,  # "on" only when every check the policy enables runs; "degraded", "OFF"
+        "safety_checks": s.guard.checks,  # per check: "on", "off (policy)", "WAIVED: <what is missing>"
+        "safety_waived": s.guard.waived,
         "auth": s.keys.enabled,
         "endpoints": {k: s.engine.supports(k) for k in ("generate", "edit", "vary")},
     }
@@ -327,24 +330,32 @@ async def _run(request: Request, work: GenerateWork | EditWork | VaryWork, n: in
         raise shutting_down() from None
 
 
-async def _respond(request: Request, images: list[Image.Image], common: Common) -> Response:
+def _origin(s: ServerState, operation: str, *inputs: Image.Image) -> Origin:
+    """What the C2PA manifests of this request's images say made them."""
+    model = getattr(getattr(s.engine, "pipe", None), "model_name", None) or "unclip model"
+    return Origin(operation, f"{model} (served as {s.settings.model_id})", inputs)
+
+
+async def _respond(request: Request, images: list[Image.Image], common: Common, origin: Origin) -> Response:
     s = srv(request)
     await _refuse_if(request, await to_thread.run_sync(s.guard.check_outputs, images, rid(request)))
     base = s.settings.public_base_url or str(request.base_url)
+    # only images the policy allowed are marked, signed and returned (a refused one is never encoded)
     try:
-        data = await to_thread.run_sync(_encode_all, s, images, common, base.rstrip("/"))
+        data = await to_thread.run_sync(_encode_all, s, images, common, base.rstrip("/"), origin)
     except StorageFull as e:  # the live URLs (bytes) left no room after all: nothing was stored
         raise storage_full(e.retry_after_s, s.settings.url_ttl_s) from None
     note(request, images=len(data))
     return JSONResponse({"created": int(time.time()), "data": data})
 
 
-def _encode_all(s: ServerState, images: list[Image.Image], common: Common, base: str) -> list[dict[str, str]]:
+def _encode_all(s: ServerState, images: list[Image.Image], common: Common, base: str,
+                origin: Origin) -> list[dict[str, str]]:
     pngs = []
     for image in images:
         if image.size != (common.size, common.size):  # never return the wrong size
             image = image.resize((common.size, common.size), Image.Resampling.LANCZOS)
-        pngs.append(encode_png(image))
+        pngs.append(s.provenance.png(image, origin) if s.provenance is not None else encode_png(image))
     if common.response_format == "b64_json":
         return [{"b64_json": base64.b64encode(png).decode("ascii")} for png in pngs]
     return [{"url": f"{base}/images/{name}"} for name in s.store.put_many(pngs)]  # all stored, or none

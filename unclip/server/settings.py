@@ -92,6 +92,11 @@ class ServerSettings(Config):
     auth_failure_window_s: float = 60.0
     # safety and operations
     unsafe_disable_safety: bool = False
+    waive_checks: list[str] = field(default_factory=list)  # start without these policy checks (classifier, nudity, faces)
+    # provenance: every returned PNG carries an invisible watermark and a signed C2PA manifest
+    signing_cert: str | None = None  # PEM certificate chain; None: a key generated in <data_dir>/provenance
+    signing_key: str | None = None  # its PEM private key (None: in the signing_cert file)
+    signature: bool = False  # also DALL-E 2's visible signature (five coloured squares, lower right)
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

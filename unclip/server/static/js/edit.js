@@ -21,6 +21,9 @@ export class EditTab {
     this.prompt = $("#edit-prompt");
     this.status = $("#edit-status");
     this.image = null;
+    // canvases that hold a server result unchanged -> the PNG the server sent, which carries the
+    // provenance (C2PA manifest, watermark) that re-encoding a canvas would drop
+    this.serverBytes = new WeakMap();
     this.mask = null;
     this.undoStack = [];
     this.redoStack = [];
@@ -86,6 +89,7 @@ export class EditTab {
       if (!cropped) return;
       this.setPicture(cropped, "Import");
     } else {
+      this.serverBytes.set(canvas, blob); // unchanged: its download is the server's own PNG
       this.setPicture(canvas, "Import");
     }
     if (prompt && !this.prompt.value) this.prompt.value = prompt;
@@ -348,7 +352,11 @@ export class EditTab {
     if (!images) return;
     this.app.history.add({ kind: "edit", prompt, size, images, source: sent });
     const candidates = [];
-    for (const blob of images) candidates.push({ canvas: await blobToCanvas(blob), url: URL.createObjectURL(blob) });
+    for (const blob of images) {
+      const canvas = await blobToCanvas(blob);
+      this.serverBytes.set(canvas, blob);
+      candidates.push({ canvas, url: URL.createObjectURL(blob) });
+    }
     this.candidates = candidates;
     this.candidateIndex = 0;
     this.renderCandidates();
@@ -397,7 +405,8 @@ export class EditTab {
 
   async download() {
     if (!this.image) return;
-    downloadBlob(await canvasToBlob(this.image), fileName(this.prompt.value.trim() || "edit", `v${this.versions.length}`));
+    const blob = this.serverBytes.get(this.image) || await canvasToBlob(this.image);
+    downloadBlob(blob, fileName(this.prompt.value.trim() || "edit", `v${this.versions.length}`));
   }
 
   // ------------------------------------------------------------------ keys and drops

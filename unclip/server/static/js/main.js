@@ -66,9 +66,12 @@ class App {
     const h = this.health;
     this.maxSize = h.max_size || 1024;
     if (!this.sizes().includes(this.settings.size)) this.settings.size = this.defaultSize();
-    const safety = h.safety === "on" ? "content policy on" : "content policy OFF";
+    const waived = h.safety_waived || [];
+    let safety = h.safety === "OFF" ? "content policy OFF" : "content policy on";
+    if (h.safety !== "OFF" && waived.length) safety += ` · WAIVED: ${waived.join(", ")}`;
     info.textContent = `${h.model || "model"} · up to ${this.maxSize}px · ${safety}`;
-    info.classList.toggle("bad", h.status !== "ok");
+    info.title = Object.entries(h.safety_checks || {}).map(([name, state]) => `${name}: ${state}`).join("\n");
+    info.classList.toggle("bad", h.status !== "ok" || h.safety !== "on");
     if (h.endpoints && h.endpoints.edit === false) {
       this.message({ kind: "info", title: "This model cannot edit.", text: "Its server answers edit and outpainting requests with an error; generating and variations work." });
     }
