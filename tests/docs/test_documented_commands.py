@@ -15,8 +15,8 @@
 
 from __future__ import annotations
 
-import json
 import importlib.util
+import json
 import os
 import signal
 import socket
