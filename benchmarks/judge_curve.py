@@ -4,7 +4,7 @@ Each decoder is swapped into the same pipeline (CLIP, prior and sampling setting
 scored by the independent judge (`unclip.evaluation.judge`, never trained on generated pictures):
 - reconstruction: a real emoji of each evaluation concept (Google style, a style the model trained
   on) decoded from its own CLIP image embedding, from pure noise (`UnCLIP.reconstruct`);
-- text to image (unless --no-text): the concept's caption through the prior and the decoder.
+- text to image: the concept's caption through the prior and the decoder.
 Seen = concepts the model trained on, unseen = held-out concepts of the dataset.
 
     python benchmarks/judge_curve.py --data data/emoji64 \
@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
 
 from unclip import UnCLIP
+from unclip.evaluation import evaluate
 from unclip.evaluation.judge import Judge
-from unclip.evaluation.prompts import load_concepts
 
 
 def decoder_state(path: Path) -> dict[str, torch.Tensor]:
@@ -51,7 +50,6 @@ def main() -> None:
     ap.add_argument("--concepts", type=int, default=100, help="per split (seen, unseen)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch", type=int, default=50)
-    ap.add_argument("--no-text", action="store_true", help="reconstruction only")
     ap.add_argument("--dtype", default="fp32", choices=("fp32", "bf16"))
     ap.add_argument("--json", default=None, help="also write the rows here")
     args = ap.parse_args()
@@ -61,13 +59,6 @@ def main() -> None:
     dtype = torch.float32 if args.dtype == "fp32" else torch.bfloat16
     # research measurement of the model itself (as `unclip eval --no-safety`)
     pipe = UnCLIP.from_pretrained(args.model, device="cpu", dtype=dtype, safety=False)
-    concepts = load_concepts(args.data, args.concepts)
-    from PIL import Image
-
-    sources = []
-    for c in concepts:
-        with Image.open(c.image_of_style("google")) as im:
-            sources.append(im.convert("RGB"))
     rows = []
     print(f"{'decoder':32s} {'samples':>9s}  recon seen t1/t5   recon unseen t1/t5   text seen t1/t5   text unseen t1/t5   s")
     for spec in args.decoder:
@@ -75,25 +66,14 @@ def main() -> None:
         label, samples = label_samples.rsplit(":", 1)
         state = decoder_state(Path(path))
         pipe.cascade.decoder.load_state_dict({k: v.to(dtype) for k, v in state.items()})
-        t0 = time.perf_counter()
-        recon = []
-        for i in range(0, len(sources), args.batch):
-            recon += pipe.reconstruct(sources[i : i + args.batch], size=64, seed=args.seed + i)
-        text = []
-        if not args.no_text:
-            captions = [c.caption for c in concepts]
-            for i in range(0, len(captions), args.batch):
-                text += pipe.generate(captions[i : i + args.batch], n=1, size=64, seed=args.seed + i)
-        row: dict = {"decoder": label, "samples": int(samples), "path": path}
-        for split, name in (("train", "seen"), ("holdout", "unseen")):
-            idx = [i for i, c in enumerate(concepts) if c.split == split]
-            names = [concepts[i].caption for i in idx]
-            r = judge.score([recon[i] for i in idx], names)
-            row[f"recon_{name}"] = [r.top1, r.top5]
-            if text:
-                s = judge.score([text[i] for i in idx], names)
-                row[f"text_{name}"] = [s.top1, s.top5]
-        row["seconds"] = round(time.perf_counter() - t0, 1)
+        # what `unclip eval` computes: text to image and reconstruction, judged (plus the CLIP figures)
+        report = evaluate(pipe, args.data, per_split=args.concepts, size=64, seed=args.seed, batch=args.batch,
+                          judge=judge)
+        row: dict = {"decoder": label, "samples": int(samples), "path": path, "seconds": round(report.seconds, 1)}
+        for name, split in (("seen", report.seen), ("unseen", report.unseen)):
+            if split is not None and split.reconstruction is not None and split.judge is not None:
+                row[f"recon_{name}"] = [split.reconstruction.top1, split.reconstruction.top5]
+                row[f"text_{name}"] = [split.judge.top1, split.judge.top5]
         rows.append(row)
 
         def pair(key: str) -> str:

@@ -38,6 +38,11 @@ def to_input(images: Sequence[Image.Image], size: int) -> torch.Tensor:
     return torch.stack(out).permute(0, 3, 1, 2).float() / 127.5 - 1
 
 
+def ranks(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Per picture, how many concepts score above its own (0: named first; < 5: in the top 5)."""
+    return (logits > logits.gather(1, targets[:, None])).sum(dim=1)
+
+
 @dataclass
 class JudgeScores:
     """Top-1 / top-5 of the judge naming each picture's own concept among all it knows."""
@@ -114,11 +119,9 @@ class Judge:
         if not known:
             return JudgeScores(0, 0.0, 0.0, unknown=len(concepts))
         logits = self.logits([images[i] for i in known])
-        targets = torch.tensor([self.index[concepts[i]] for i in known])
-        own = logits.gather(1, targets[:, None])
-        ranks = (logits > own).sum(dim=1)
+        r = ranks(logits, torch.tensor([self.index[concepts[i]] for i in known]))
         return JudgeScores(
-            images=len(known), top1=float((ranks < 1).float().mean()), top5=float((ranks < 5).float().mean()),
+            images=len(known), top1=float((r < 1).float().mean()), top5=float((r < 5).float().mean()),
             unknown=len(concepts) - len(known),
         )
 

@@ -22,7 +22,7 @@ from PIL import Image
 
 from unclip.errors import InputError
 from unclip.evaluation.judge.augment import augment
-from unclip.evaluation.judge.judge import Judge, JudgeScores, to_input
+from unclip.evaluation.judge.judge import ranks, to_input
 from unclip.evaluation.judge.model import JudgeConfig, JudgeNet
 from unclip.evaluation.prompts import read_metadata
 
@@ -72,14 +72,12 @@ def load_styles(root: Path, labels: list[str] | None, size: int) -> tuple[dict[s
 
 def _accuracy(net: JudgeNet, data: JudgeData, batch: int = 512) -> tuple[float, float]:
     net.eval()
-    ranks = []
+    found = []
     with torch.inference_mode():
         for i in range(0, len(data.labels), batch):
             x = data.pixels[i : i + batch].float() / 127.5 - 1
-            logits = net(x)
-            own = logits.gather(1, data.labels[i : i + batch, None])
-            ranks.append((logits > own).sum(1))
-    r = torch.cat(ranks)
+            found.append(ranks(net(x), data.labels[i : i + batch]))
+    r = torch.cat(found)
     net.train()
     return float((r < 1).float().mean()), float((r < 5).float().mean())
 
@@ -162,13 +160,3 @@ def save_judge(net: JudgeNet, labels: list[str], report: dict, out: Path, dtype:
     state = {k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k, v in net.state_dict().items()}
     save_file(state, str(out / "model.safetensors"))
 
-
-def score_style(judge: Judge, data: str | Path, style: str) -> JudgeScores:
-    """The judge on every real picture of one style of an `unclip data emoji` folder."""
-    styles, _ = load_styles(Path(data), judge.labels, judge.net.config.image_size)
-    if style not in styles:
-        raise InputError(f"{data}: has no {style!r} pictures")
-    d = styles[style]
-    top1, top5 = _accuracy(judge.net, d)
-    judge.net.eval()
-    return JudgeScores(len(d.labels), top1, top5)
