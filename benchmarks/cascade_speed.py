@@ -16,7 +16,7 @@ import torch
 
 
 def build_unclip(tokenizer, dtype: torch.dtype = torch.float32):  # type: ignore[no-untyped-def]
-    from unclip.pipeline.presets import build_cascade
+    from unclip.cascade.presets import build_cascade
     from unclip.pipeline.unclip_pipeline import UnCLIP
 
     cascade = build_cascade("bench", tokenizer=tokenizer).to(dtype=dtype)
@@ -90,8 +90,8 @@ def main() -> None:
     print(f"CPU: native bf16 {'yes' if cpu_has_native_bf16() else 'no'}; torch {torch.__version__}; "
           f"{torch.backends.cpu.get_cpu_capability()}; unclip runs in {dtype}")
 
+    from unclip.cascade.presets import SAMPLE_CAPTIONS
     from unclip.models.tokenizer import train_tokenizer
-    from unclip.pipeline.presets import SAMPLE_CAPTIONS
 
     tokenizer = train_tokenizer(SAMPLE_CAPTIONS, vocab_size=1024, min_frequency=1)
     ours = build_unclip(tokenizer, dtype)

@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=256)
     args = p.parse_args(argv)
 
-    from unclip.pipeline.unclip_pipeline import UnCLIP, default_model_path
+    from unclip.cascade.loading import default_model_path
+    from unclip.pipeline.unclip_pipeline import UnCLIP
 
     pipe = UnCLIP.from_pretrained(
         args.model or default_model_path(), dtype=torch.float32, policy=measurement_policy()

@@ -70,11 +70,12 @@ def measurement_policy():  # type: ignore[no-untyped-def]
 
 
 def load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from unclip.pipeline.unclip_pipeline import UnCLIP, default_model_path
+    from unclip.cascade.loading import default_model_path
+    from unclip.pipeline.unclip_pipeline import UnCLIP
 
     policy = measurement_policy()
     if args.tiny:
-        from unclip.pipeline.presets import build_cascade
+        from unclip.cascade.presets import build_cascade
 
         return UnCLIP(build_cascade("tiny", inpainting=True), device=args.device, policy=policy)
     path = args.model or default_model_path()

@@ -198,10 +198,10 @@ def main() -> None:
     import diffusers
     import transformers
 
+    from unclip.cascade.presets import SAMPLE_CAPTIONS
     from unclip.convert import MemorySource, convert_karlo
     from unclip.convert.reference import KARLO_FULL, KARLO_TINY, build_reference, karlo_tokenizer
     from unclip.models.tokenizer import train_tokenizer
-    from unclip.pipeline.presets import SAMPLE_CAPTIONS
 
     device = torch.device(args.device)
     torch.backends.cuda.matmul.allow_tf32 = False  # fp32 comparisons in true fp32

@@ -238,8 +238,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="unclip-load-") as tmp:
         model_dir = args.model
         if model_dir is None:
-            from unclip.pipeline.model_dir import save_cascade
-            from unclip.pipeline.presets import build_cascade
+            from unclip.cascade.model_dir import save_cascade
+            from unclip.cascade.presets import build_cascade
 
             model_dir = os.path.join(tmp, "tiny")
             save_cascade(build_cascade("tiny", inpainting=True), model_dir)

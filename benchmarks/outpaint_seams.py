@@ -72,9 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    from unclip.cascade.loading import default_model_path
     from unclip.pipeline.editing.outpaint import plan_outpaint
     from unclip.pipeline.editing.quality import colour_gap
-    from unclip.pipeline.unclip_pipeline import UnCLIP, default_model_path
+    from unclip.pipeline.unclip_pipeline import UnCLIP
 
     pipe = UnCLIP.from_pretrained(
         args.model or default_model_path(), dtype=torch.float32, policy=measurement_policy()

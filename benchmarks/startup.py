@@ -46,8 +46,8 @@ from unclip.safety import Policy
 policy = Policy.default()
 policy.check_prompt(PROMPT)
 mark("content policy: load + prompt check")
-import unclip.pipeline.model_dir as md
-from unclip.pipeline.cascade import Cascade
+import unclip.cascade.model_dir as md
+from unclip.cascade.container import Cascade
 from unclip.pipeline.unclip_pipeline import UnCLIP
 parts = {"read + verify weights (sha256)": 0.0, "copy weights in (load_state_dict)": 0.0, "convert precision (.to)": 0.0}
 def timed(name, fn):

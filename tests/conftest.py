@@ -8,22 +8,22 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="session")
 def tiny_tokenizer():
+    from unclip.cascade.presets import SAMPLE_CAPTIONS
     from unclip.models.tokenizer import train_tokenizer
-    from unclip.pipeline.presets import SAMPLE_CAPTIONS
 
     return train_tokenizer(SAMPLE_CAPTIONS, vocab_size=1024, min_frequency=1)
 
 
 @pytest.fixture(scope="session")
 def tiny_cascade(tiny_tokenizer):
-    from unclip.pipeline.presets import build_cascade
+    from unclip.cascade.presets import build_cascade
 
     return build_cascade("tiny", tokenizer=tiny_tokenizer, inpainting=True)
 
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tiny_cascade, tmp_path_factory):
-    from unclip.pipeline.model_dir import save_cascade
+    from unclip.cascade.model_dir import save_cascade
 
     path = tmp_path_factory.mktemp("models") / "tiny"
     save_cascade(tiny_cascade, path)

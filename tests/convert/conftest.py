@@ -33,8 +33,8 @@ def _one_thread():
 
 @pytest.fixture(scope="session")
 def base_tokenizer():
+    from unclip.cascade.presets import SAMPLE_CAPTIONS
     from unclip.models.tokenizer import train_tokenizer
-    from unclip.pipeline.presets import SAMPLE_CAPTIONS
 
     tok = train_tokenizer(SAMPLE_CAPTIONS, vocab_size=1024, min_frequency=1)
     tok.model_max_length = 77
@@ -93,6 +93,6 @@ def converted_dir(karlo_dir, variations_dir, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def converted(converted_dir):
-    from unclip.pipeline.model_dir import load_cascade
+    from unclip.cascade.model_dir import load_cascade
 
     return load_cascade(converted_dir)

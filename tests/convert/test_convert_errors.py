@@ -9,10 +9,10 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from unclip.cascade.model_dir import load_cascade
 from unclip.cli.main import main
 from unclip.convert import convert_karlo_dir
 from unclip.errors import InputError, ModelFormatError
-from unclip.pipeline.model_dir import load_cascade
 
 WEIGHTS = "diffusion_pytorch_model.safetensors"
 

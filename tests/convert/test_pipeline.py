@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from unclip.pipeline import stages
+from unclip.cascade import stages
 from unclip.pipeline.unclip_pipeline import UnCLIP
 
 PROMPTS = ["a red apple", "a cat sitting on a mat"]

@@ -29,8 +29,8 @@ import httpx
 import pytest
 from PIL import Image
 
+from unclip.cascade.loading import default_model_path
 from unclip.cli.main import build_parser, main
-from unclip.pipeline.unclip_pipeline import default_model_path
 
 from .doc_commands import ROOT, DocCommand, documented_commands
 

@@ -10,11 +10,12 @@ import pytest
 import torch
 from PIL import Image
 
+from unclip.cascade.container import Cascade
+from unclip.cascade.presets import build_cascade, randomize_zero_layers
+from unclip.cascade.settings import SamplingConfig, StageSampling
 from unclip.models.decoder import Decoder, DecoderConfig
 from unclip.models.unet import UNetConfig
 from unclip.models.upsampler import Upsampler, UpsamplerConfig
-from unclip.pipeline.cascade import Cascade, SamplingConfig, StageSampling
-from unclip.pipeline.presets import build_cascade, randomize_zero_layers
 
 # Few steps and no guidance: the tests check mechanics (masks, sizes, exactness, determinism), not
 # quality. (Guided sampling runs in the 256 px exactness test, which passes its own guidance.)

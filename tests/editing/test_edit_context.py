@@ -11,8 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
+from unclip.cascade.container import Cascade
+from unclip.cascade.settings import SamplingConfig
 from unclip.errors import InputError
-from unclip.pipeline.cascade import Cascade, SamplingConfig
 from unclip.pipeline.editing.inpaint import conditioning, context_picture
 from unclip.pipeline.unclip_pipeline import UnCLIP
 

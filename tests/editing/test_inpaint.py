@@ -62,7 +62,8 @@ def test_auto_follows_the_models_measured_preference(micro, tmp_path):
     import dataclasses
     import shutil
 
-    from unclip.pipeline.cascade import Cascade, SamplingConfig
+    from unclip.cascade.container import Cascade
+    from unclip.cascade.settings import SamplingConfig
     from unclip.pipeline.unclip_pipeline import UnCLIP
 
     c = micro.cascade
@@ -82,7 +83,8 @@ def test_outpainting_auto_follows_the_models_outpaint_method(micro):
     zero-shot while edits' "auto" stays the model's edit method (trained here)."""
     import dataclasses
 
-    from unclip.pipeline.cascade import Cascade, SamplingConfig
+    from unclip.cascade.container import Cascade
+    from unclip.cascade.settings import SamplingConfig
     from unclip.pipeline.unclip_pipeline import UnCLIP
 
     c = micro.cascade
@@ -104,7 +106,7 @@ def test_server_engine_fills_outpainting_frames_with_the_outpaint_method(micro):
     server's engine fills the frame as `UnCLIP.outpaint` would (outpaint_method), else as an edit."""
     import dataclasses
 
-    from unclip.pipeline.cascade import Cascade
+    from unclip.cascade.container import Cascade
     from unclip.pipeline.unclip_pipeline import UnCLIP
     from unclip.server.engine import UnclipEngine
 
@@ -126,7 +128,8 @@ def test_edit_guidance_of_the_model_applies_to_edits_unless_the_call_sets_one(mi
     decoder_guidance wins); text-to-image generation keeps decoder.guidance."""
     import dataclasses
 
-    from unclip.pipeline.cascade import Cascade, SamplingConfig
+    from unclip.cascade.container import Cascade
+    from unclip.cascade.settings import SamplingConfig
     from unclip.pipeline.editing.inpaint import edit_sampling
     from unclip.pipeline.unclip_pipeline import UnCLIP
 

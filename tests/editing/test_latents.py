@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from unclip.cascade.settings import SamplingConfig
 from unclip.errors import InputError
-from unclip.pipeline.cascade import SamplingConfig
 from unclip.pipeline.editing.latents import slerp
 
 from .conftest import FAST, noise_image
@@ -98,7 +98,7 @@ def test_inversion_paths_decode_without_guidance_unless_asked():
     """Interpolations and text diffs invert and decode with DDIM at guidance 1 (inversion is exact only
     without classifier-free guidance), whatever the model's text-to-image guidance; an explicit
     decoder_guidance wins. Steps follow the model."""
-    from unclip.pipeline.cascade import SamplingConfig, StageSampling
+    from unclip.cascade.settings import SamplingConfig, StageSampling
     from unclip.pipeline.editing.latents import ddim_settings
 
     sampling = SamplingConfig(decoder=StageSampling("ddim", 20, 5.0, 1.0))

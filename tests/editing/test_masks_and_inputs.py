@@ -12,8 +12,9 @@ import torch
 from PIL import Image
 
 from unclip.errors import InputError
+from unclip.models.inpainting import random_training_mask
 from unclip.pipeline.editing.inputs import apply_fit, check_pixels, load_image, plan_fit
-from unclip.pipeline.editing.masks import edit_region, erode, fit_region, grow_keep, random_training_mask
+from unclip.pipeline.editing.masks import edit_region, erode, fit_region, grow_keep
 
 from .conftest import box_mask, noise_image
 

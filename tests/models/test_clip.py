@@ -1,9 +1,9 @@
 import torch
 from PIL import Image
 
+from unclip.cascade.presets import preset_configs
 from unclip.models.clip import ClipModel
 from unclip.models.tokenizer import tokenize
-from unclip.pipeline.presets import preset_configs
 from unclip.utils.images import pil_to_tensor, tensor_to_pil
 
 

@@ -1,10 +1,10 @@
 import pytest
 import torch
 
+from unclip.cascade.presets import randomize_zero_layers
 from unclip.models.clip import TextEncoding
 from unclip.models.decoder import Decoder, DecoderConfig
 from unclip.models.unet import UNetConfig
-from unclip.pipeline.presets import randomize_zero_layers
 
 
 def make_decoder(inpainting=False):

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
+from unclip.cascade.presets import randomize_zero_layers
 from unclip.models.unet import UNet, UNetConfig
-from unclip.pipeline.presets import randomize_zero_layers
 
 
 def make_unet(**kw):

@@ -6,7 +6,8 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from unclip.pipeline.unclip_pipeline import UnCLIP, default_model_path
+from unclip.cascade.loading import default_model_path
+from unclip.pipeline.unclip_pipeline import UnCLIP
 
 MODEL = default_model_path()
 COMPONENTS = {"clip", "prior", "decoder", "upsampler_256", "upsampler_1024", "decoder_inpaint", "upsampler_256_inpaint"}
@@ -57,9 +58,9 @@ def test_generated_images_are_retrieved_by_their_own_caption():
 
 def test_upsampler_started_from_the_noised_low_res_keeps_its_colours(pipe):
     """`start` < 1: the upsampler runs the last part of the reverse process from the resized low-res image."""
+    from unclip.cascade import stages
+    from unclip.cascade.settings import StageSampling
     from unclip.models.upsampler import upsample_low_res
-    from unclip.pipeline import stages
-    from unclip.pipeline.cascade import StageSampling
 
     low = torch.zeros(1, 3, 64, 64)
     low[:, 0, 16:48, 16:48] = 0.9  # a red square on black

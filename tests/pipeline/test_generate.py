@@ -1,9 +1,9 @@
 import pytest
 import torch
 
+from unclip.cascade import stages
+from unclip.cascade.settings import StageSampling
 from unclip.errors import InputError
-from unclip.pipeline import stages
-from unclip.pipeline.cascade import StageSampling
 from unclip.pipeline.unclip_pipeline import UnCLIP
 
 FAST = {"prior_steps": 2, "decoder_steps": 2, "upsampler_256_steps": 1, "upsampler_1024_steps": 1, "prior_candidates": 1}
@@ -147,7 +147,7 @@ def test_switching_a_ddim_stage_with_eta_to_another_sampler_drops_the_eta(tiny_c
 
 
 def test_sampling_config_rejects_non_finite_edit_guidance():
-    from unclip.pipeline.cascade import SamplingConfig
+    from unclip.cascade.settings import SamplingConfig
     from unclip.utils.config import ConfigError
 
     with pytest.raises(ConfigError, match="edit_guidance"):

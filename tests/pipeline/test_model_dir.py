@@ -4,8 +4,8 @@ import shutil
 import pytest
 import torch
 
+from unclip.cascade.model_dir import load_cascade, save_cascade
 from unclip.errors import ModelFormatError
-from unclip.pipeline.model_dir import load_cascade, save_cascade
 from unclip.pipeline.unclip_pipeline import UnCLIP
 
 FAST = {"prior_steps": 2, "decoder_steps": 2, "upsampler_256_steps": 1, "prior_candidates": 1}

@@ -11,12 +11,11 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
+from server.live import FASTEST, WAIVE, LiveServer  # tests/server/live.py: the servers' own test helpers
 
 from unclip.provenance import verify_bytes
 from unclip.server.app import FROM_SETTINGS
 from unclip.server.settings import ServerSettings
-
-from server.live import FASTEST, WAIVE, LiveServer  # tests/server/live.py: the servers' own test helpers
 
 from .keys import operator_key
 

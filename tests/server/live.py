@@ -101,9 +101,6 @@ class CountingEngine:
     def description(self) -> str:
         return "counting " + getattr(self.inner, "description", "")
 
-    def supports(self, kind: str) -> bool:
-        return self.inner.supports(kind)
-
     def _note(self, kind: str, n: int) -> None:
         with self.lock:
             self.calls.append((kind, n))
@@ -133,9 +130,6 @@ class FakeEngine:
         self.calls: list[tuple[str, Any]] = []
         self.outpaints: list[bool] = []  # each edit call's `outpaint`
         self.inputs: list[tuple[Image.Image, Image.Image | None]] = []  # each edit/vary call's image and mask
-
-    def supports(self, kind: str) -> bool:
-        return True
 
     def generate(self, prompts, size):  # type: ignore[no-untyped-def]
         self.calls.append(("generate", list(prompts)))

@@ -129,7 +129,7 @@ def test_a_config_that_is_not_utf8_is_a_config_error_naming_the_file(tmp_path, n
 
 
 def test_a_sampling_config_that_is_not_utf8_is_a_config_error_naming_the_file(tmp_path):
-    from unclip.pipeline.cascade import SamplingConfig
+    from unclip.cascade.settings import SamplingConfig
 
     path = tmp_path / "sampling.json"
     path.write_bytes(b"\xff\xfe{}")  # UTF-16

@@ -172,7 +172,7 @@ def stage_settings(args: argparse.Namespace) -> dict[str, Any]:
 def load_pipeline(args: argparse.Namespace, components: list[str] | None = None):  # type: ignore[no-untyped-def]
     """Load the model named by --model (or the embedded default). `components`: the optional components
     to load (None: all of them); a command that needs fewer starts sooner."""
-    from unclip.pipeline.unclip_pipeline import UnCLIP, default_model_path
+    from unclip.pipeline.unclip_pipeline import UnCLIP
     from unclip.safety import Policy
 
     check_device(args.device)
@@ -186,20 +186,8 @@ def load_pipeline(args: argparse.Namespace, components: list[str] | None = None)
     if not safety:
         print("unclip: WARNING: --no-safety: the content policy is OFF (research use only)", file=sys.stderr)
     dtype = torch_dtype(args.dtype)
-    path = Path(args.model) if args.model else default_model_path()
-    if args.model is None and not (path / "model_index.json").is_file():
-        from unclip.pipeline.presets import build_cascade
-
-        print(
-            "unclip: warning: no embedded default model is installed; using a randomly initialised 'tiny' "
-            "cascade (its images are noise). Pass --model DIR to use a trained model.",
-            file=sys.stderr,
-        )
-        pipe = UnCLIP(build_cascade("tiny"), device=args.device, safety=safety, policy=policy,
-                      model_name="random tiny cascade (untrained)")
-    else:
-        pipe = UnCLIP.from_pretrained(path, device=args.device, dtype=dtype, components=components, safety=safety,
-                                      policy=policy)
+    pipe = UnCLIP.from_pretrained(args.model, device=args.device, dtype=dtype, components=components,
+                                  safety=safety, policy=policy)
     pipe.provenance = provenance
     return pipe
 

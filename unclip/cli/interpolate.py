@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from unclip.cli.common import (
     add_model_options,
+    add_provenance_options,
     add_stage_options,
     check_out_dir,
     load_pipeline,
     prepare_out_dir,
     save_png,
-    add_provenance_options,
     slug,
     stage_settings,
 )

@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except UnclipError as e:
-        if getattr(e, "code", None) == "content_policy_violation":
+        from unclip.safety.errors import ContentPolicyViolation  # here: the package pulls in numpy
+
+        if isinstance(e, ContentPolicyViolation):
             print(f"unclip: refused: {e}", file=sys.stderr)
             return 3
         print(f"unclip: error: {e}", file=sys.stderr)

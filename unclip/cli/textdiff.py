@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from unclip.cli.common import (
-    add_provenance_options,
     add_model_options,
+    add_provenance_options,
     add_stage_options,
     check_out_dir,
     check_text,

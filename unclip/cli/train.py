@@ -105,7 +105,7 @@ def _run_export(args: argparse.Namespace) -> int:
         "upsampler_256_inpaint": args.upsampler_256_inpaint,
         "upsampler_1024_inpaint": args.upsampler_1024_inpaint,
     }
-    from unclip.pipeline.cascade import SamplingConfig
+    from unclip.cascade.settings import SamplingConfig
 
     check_export_dir(Path(args.out), args.overwrite)
     dtype = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}[args.dtype]

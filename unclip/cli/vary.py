@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from unclip.cli.common import (
-    add_provenance_options,
     add_model_options,
+    add_provenance_options,
     add_stage_options,
     check_out_dir,
     finite_float,
@@ -20,7 +20,7 @@ from unclip.cli.edit import DECODER_STAGES, add_fit_option, add_output_options, 
 
 
 def run(args: argparse.Namespace) -> int:
-    from unclip.pipeline.editing.variations import check_fraction
+    from unclip.pipeline.editing.inputs import check_fraction
 
     check_fraction("--drift", args.drift)  # before the model loads
     if args.keep is not None:

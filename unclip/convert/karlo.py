@@ -24,6 +24,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from unclip.cascade.container import Cascade
+from unclip.cascade.model_dir import load_component, read_index, save_cascade
+from unclip.cascade.settings import SamplingConfig, StageSampling
 from unclip.convert.clip import convert_clip
 from unclip.convert.decoder import convert_decoder
 from unclip.convert.prior import convert_prior
@@ -36,8 +39,6 @@ from unclip.models.decoder import Decoder
 from unclip.models.diffusion_config import DiffusionConfig
 from unclip.models.prior import Prior
 from unclip.models.upsampler import Upsampler
-from unclip.pipeline.cascade import Cascade, SamplingConfig, StageSampling
-from unclip.pipeline.model_dir import load_component, read_index, save_cascade
 
 # Karlo's sampler settings (diffusers' UnCLIPPipeline defaults): 25 / 25 / 7 DDPM steps, guidance 4 / 8.
 KARLO_SAMPLING = SamplingConfig(

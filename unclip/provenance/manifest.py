@@ -10,10 +10,10 @@ from typing import Any
 
 from PIL import Image
 
-import unclip
 from unclip.provenance.errors import ProvenanceError
 from unclip.provenance.keys import SigningKey
 from unclip.provenance.origin import OPERATIONS, Origin
+from unclip.version import __version__
 
 INSTALL_HINT = "pip install 'c2pa-python>=0.38,<0.39'"
 ASSERTION = "org.unclip.generation"
@@ -34,7 +34,7 @@ def manifest_definition(origin: Origin | None, watermark: bool, signature: bool)
     """The manifest's JSON: claim generator, one action (created / edited), unclip's own assertion."""
     origin = origin or Origin("generate", "unknown model")
     action, source_type, description = OPERATIONS[origin.operation]
-    version = getattr(unclip, "__version__", "0")
+    version = __version__
     actions: list[dict[str, Any]] = []
     if origin.inputs and action == "c2pa.edited":
         actions.append({"action": "c2pa.opened", "parameters": {"ingredientIds": ["input-0"]}})
@@ -120,9 +120,9 @@ def read_manifest(png: bytes) -> ManifestReport:
         with c2pa.Reader("image/png", io.BytesIO(png)) as reader:
             results = reader.get_validation_results() or {}
             manifest = reader.get_active_manifest() or {}
+    except c2pa.C2paError.ManifestNotFound:
+        return ManifestReport("absent")
     except c2pa.C2paError as e:
-        if type(e).__name__.endswith("ManifestNotFound"):
-            return ManifestReport("absent")
         return ManifestReport("tampered", problems=(f"{UNPARSABLE}{e}",))
     failures = [f.get("code", "?") for f in (results.get("activeManifest") or {}).get("failure", [])]
     problems = tuple(code for code in failures if code != UNTRUSTED)

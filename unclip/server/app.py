@@ -7,7 +7,6 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,34 +29,11 @@ from unclip.server.metrics import Metrics
 from unclip.server.middleware import RequestMiddleware
 from unclip.server.origins import HostOriginGuard
 from unclip.server.settings import ServerSettings
+from unclip.server.state import ServerState
 from unclip.server.storage import ImageStore
 
 EDITOR_DIR = Path(__file__).parent / "static"  # the browser editor: plain HTML/JS/CSS, package data
 FROM_SETTINGS: Any = object()  # create_app(policy=...) default: load the policy the settings ask for
-
-
-@dataclass
-class ServerState:
-    settings: ServerSettings
-    engine: Engine
-    metrics: Metrics
-    queue: BatchQueue
-    store: ImageStore
-    guard: ContentGuard
-    keys: KeyChecker
-    started_at: float
-    provenance: Provenance | None = None  # marks and signs every returned PNG
-    draining: bool = False
-    drain_deadline: float | None = None  # time.monotonic() by which shutdown must be complete
-    inflight: int = 0  # HTTP requests being handled (all endpoints)
-    upload_limiter: CapacityLimiter | None = None  # uploads decoded or checked at once (set when the loop runs)
-
-    def begin_drain(self) -> None:
-        if not self.draining:
-            self.draining = True
-            self.drain_deadline = time.monotonic() + self.settings.shutdown_timeout_s
-            event(log, logging.WARNING, "draining: new requests get 503; finishing in-flight requests",
-                  inflight=self.inflight, queued=self.queue.depth)
 
 
 def create_app(settings: ServerSettings, engine: Engine | None = None, policy: Any = FROM_SETTINGS) -> FastAPI:

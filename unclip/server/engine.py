@@ -6,8 +6,6 @@ The engine is driven from one worker thread (see `batching`); nothing here knows
 from __future__ import annotations
 
 import logging
-import sys
-from pathlib import Path
 from typing import Any, Protocol
 
 from PIL import Image
@@ -23,8 +21,6 @@ class Engine(Protocol):
 
     max_size: int
     description: str
-
-    def supports(self, kind: str) -> bool: ...
 
     def generate(self, prompts: list[str], size: int) -> list[Image.Image]: ...
 
@@ -46,10 +42,6 @@ class UnclipEngine:
     def max_size(self) -> int:
         return int(self.pipe.max_size)
 
-    def supports(self, kind: str) -> bool:
-        method = {"generate": "generate", "edit": "edit", "vary": "vary"}[kind]
-        return callable(getattr(self.pipe, method, None))
-
     def generate(self, prompts: list[str], size: int) -> list[Image.Image]:
         return self.pipe.generate(prompts, n=1, size=size, **self.stage_settings)
 
@@ -70,28 +62,15 @@ class UnclipEngine:
         """Load the model named by the settings (the embedded default when `model` is None)."""
         import torch
 
-        from unclip.pipeline.unclip_pipeline import UnCLIP, default_model_path
+        from unclip.pipeline.unclip_pipeline import UnCLIP
 
         if settings.threads:
             torch.set_num_threads(settings.threads)
         dtype = getattr(torch, DTYPES[settings.dtype]) if settings.dtype else None
-        path = Path(settings.model).expanduser() if settings.model else default_model_path()
-        if settings.model is None and not (path / "model_index.json").is_file():
-            from unclip.pipeline.presets import build_cascade
-
-            print(
-                "unclip serve: WARNING: no embedded default model is installed; serving a randomly "
-                "initialised 'tiny' cascade (its images are noise). Pass --model DIR to serve a trained model.",
-                file=sys.stderr,
-            )
-            pipe = UnCLIP(build_cascade("tiny", inpainting=True), device=settings.device)
-            description = "random tiny cascade (untrained)"
-        else:
-            pipe = UnCLIP.from_pretrained(path, device=settings.device, dtype=dtype)
-            description = str(path)
+        pipe = UnCLIP.from_pretrained(settings.model, device=settings.device, dtype=dtype)
+        description = str(pipe.model_path) if pipe.model_path is not None else pipe.model_name
         pipe.policy = None  # the API layer (guard.py) applies the content policy, with logging and metrics
         engine = cls(pipe, settings.effective_stage_settings(), description)
         event(log, logging.INFO, "model loaded", model=description, device=str(pipe.device),
-              max_size=engine.max_size, stage_settings=engine.stage_settings,
-              edit=engine.supports("edit"), vary=engine.supports("vary"))
+              max_size=engine.max_size, stage_settings=engine.stage_settings)
         return engine

@@ -9,6 +9,7 @@ from typing import Any
 from PIL import Image
 
 from unclip.errors import InputError
+from unclip.safety.errors import ContentPolicyViolation
 from unclip.server.batching import Job
 from unclip.server.engine import Engine
 from unclip.server.errors import APIError, from_input_error
@@ -104,11 +105,10 @@ class BatchExecutor:
     def _error(self, e: Exception, job: Job) -> Exception:
         if isinstance(e, InputError):
             return from_input_error(str(e))
-        decision = getattr(e, "decision", None)
-        if type(e).__name__ == "ContentPolicyViolation" or getattr(e, "code", None) == "content_policy_violation":
-            stage = getattr(decision, "kind", "output")
+        if isinstance(e, ContentPolicyViolation):
+            stage = e.decision.kind
             return Refused(stage if stage in ("prompt", "upload", "output") else "output",
-                           getattr(decision, "category", None), float(getattr(decision, "score", 0.0) or 0.0))
+                           e.decision.category, float(e.decision.score or 0.0))
         if isinstance(e, APIError):
             return e
         event(log, logging.ERROR, "model call failed", request_id=job.request_id, kind=job.kind,

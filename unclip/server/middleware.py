@@ -19,7 +19,7 @@ from unclip.server.headers import security_headers
 from unclip.server.logs import access_log, event, log
 
 if TYPE_CHECKING:
-    from unclip.server.app import ServerState
+    from unclip.server.state import ServerState
 
 MULTIPART_ENDPOINTS = ("/v1/images/edits", "/v1/images/variations")
 JSON_BODY_LIMIT = 1024 * 1024

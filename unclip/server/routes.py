@@ -49,7 +49,7 @@ from unclip.server.validation import (
 )
 
 if TYPE_CHECKING:
-    from unclip.server.app import ServerState
+    from unclip.server.state import ServerState
 
 router = APIRouter()
 v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)], responses=ERROR_RESPONSES)
@@ -183,7 +183,6 @@ async def health(request: Request) -> JSONResponse:
         "safety_checks": s.guard.checks,  # per check: "on", "off (policy)", "WAIVED: <what is missing>"
         "safety_waived": s.guard.waived,
         "auth": s.keys.enabled,
-        "endpoints": {k: s.engine.supports(k) for k in ("generate", "edit", "vary")},
     }
     return JSONResponse(body, status_code=503 if s.draining else 200)
 
@@ -294,9 +293,6 @@ async def _run(request: Request, work: GenerateWork | EditWork | VaryWork, n: in
     """Queue the work, wait for it (or for the client to leave, which cancels it)."""
     s = srv(request)
     job = make_job(work, n, rid(request))
-    if not s.engine.supports(job.kind):
-        raise APIError(501, f"This server's model cannot do {job.kind} requests.", type="server_error",
-                       code="not_implemented")
     try:
         future = s.queue.submit(job)
     except QueueFull as e:

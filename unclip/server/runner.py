@@ -18,10 +18,11 @@ from types import FrameType
 import uvicorn
 
 from unclip.errors import UnclipError
-from unclip.server.app import ServerState, create_app
+from unclip.server.app import create_app
 from unclip.server.connections import guarded_protocol
 from unclip.server.logs import configure_logging, event, log
 from unclip.server.settings import MIN_PUBLIC_KEY_CHARS, ServerSettings, is_loopback, redact_key
+from unclip.server.state import ServerState
 
 SHUTDOWN_GRACE_S = 1.0
 

@@ -126,9 +126,8 @@ class ServerSettings(Config):
     # ------------------------------------------------------------------ derived values
     def effective_stage_settings(self) -> dict[str, Any]:
         """The preset overlaid with `stage_settings`, checked against the pipeline's setting names."""
+        from unclip.cascade.settings import SamplingConfig, parse_stage_settings
         from unclip.errors import InputError
-        from unclip.pipeline.cascade import SamplingConfig
-        from unclip.pipeline.unclip_pipeline import parse_stage_settings
 
         merged = {**STEP_PRESETS[self.steps_preset], **self.stage_settings}
         try:

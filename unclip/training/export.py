@@ -12,11 +12,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from unclip.cascade.container import Cascade
+from unclip.cascade.model_dir import save_cascade
+from unclip.cascade.settings import SamplingConfig
 from unclip.data.attribution import merge_attributions
 from unclip.models.decoder import Decoder
 from unclip.models.upsampler import Upsampler
-from unclip.pipeline.cascade import Cascade, SamplingConfig
-from unclip.pipeline.model_dir import save_cascade
 from unclip.training.runs import RunDir, RunError, is_model_dir, load_clip, load_trained, weights_fingerprint
 
 SLOTS = ("prior", "decoder", "upsampler_256", "upsampler_1024", "decoder_inpaint", "upsampler_256_inpaint", "upsampler_1024_inpaint")

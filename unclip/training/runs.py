@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from unclip.cascade.container import COMPONENTS
+from unclip.cascade.model_dir import load_component, read_index
 from unclip.errors import ModelFormatError, UnclipError
 from unclip.models.clip import ClipModel
 from unclip.models.tokenizer import load_tokenizer
-from unclip.pipeline.cascade import COMPONENTS
-from unclip.pipeline.model_dir import load_component, read_index
 from unclip.training.checkpoint import latest_checkpoint, load_checkpoint
 from unclip.utils.config import Config, ConfigError
 

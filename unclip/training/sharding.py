@@ -39,7 +39,6 @@ from unclip.utils.config import ConfigError
 if TYPE_CHECKING:
     from accelerate.utils import FullyShardedDataParallelPlugin
 
-    from unclip.training.ema import EMA
 
 # checkpoint_wrapper (activation checkpointing) inserts this into parameter names; state dicts omit it.
 _AC_PREFIX = "_checkpoint_wrapped_module."
@@ -249,11 +248,11 @@ class UnshardedTwin:
     def __init__(self, net: nn.Module, keep: bool):
         self.template = copy.deepcopy(net).to("meta") if keep else None
 
-    def fill(self, net: nn.Module, ema: EMA, device: torch.device) -> nn.Module | None:
-        """Every process must call this (the EMA weights are gathered); the main process gets the copy."""
+    def fill(self, net: nn.Module, shadow: dict[str, torch.Tensor], device: torch.device) -> nn.Module | None:
+        """Every process must call this (the EMA weights `shadow` are gathered); the main process gets the copy."""
         twin = self.template.to_empty(device=device) if self.template is not None else None
         with torch.no_grad():
-            for name, s in ema.shadow.items():
+            for name, s in shadow.items():
                 whole = full(s)
                 if twin is not None:
                     twin.get_parameter(name).copy_(whole)

@@ -323,7 +323,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> TrainResult:
                 # FSDP: the gathered EMA weights, in an unsharded copy on the main process
                 if twin is not None:
                     assert ema is not None
-                    unsharded = twin.fill(net, ema, device)
+                    unsharded = twin.fill(net, ema.shadow, device)
                     if unsharded is not None:
                         try:
                             pending.update(stage.sample(unsharded, step))

@@ -14,28 +14,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from unclip.cascade import stages
+from unclip.cascade.runner import CascadeRunner
+from unclip.cascade.settings import SamplingConfig, parse_stage_settings
 from unclip.diffusion import q_sample_between, randn, sample_loop
 from unclip.errors import InputError
 from unclip.models.clip import TextEncoding
+from unclip.models.inpainting import inpaint_input
 from unclip.models.upsampler import upsample_low_res
-from unclip.pipeline import stages
-from unclip.pipeline.cascade import SamplingConfig
 from unclip.pipeline.editing.blend import composite_exact, soften_seam, to_pil, to_uint8
 from unclip.pipeline.editing.inputs import Fit, ImageSource, apply_fit, load_image, plan_fit, rgb_array
 from unclip.pipeline.editing.latents import slerp
 from unclip.pipeline.editing.masks import MaskMode, edit_region, erode, fit_region, grow_keep
 from unclip.pipeline.editing.quality import flat_fill
 from unclip.pipeline.editing.safety import screen_inputs, screen_outputs
-
-if TYPE_CHECKING:
-    from unclip.pipeline.unclip_pipeline import UnCLIP
+from unclip.safety import Policy
 
 Method = Literal["auto", "trained", "zero-shot"]
 METHODS = ("auto", "trained", "zero-shot")
@@ -49,13 +49,13 @@ DEFAULT_RESAMPLE = {"trained": 2, "zero-shot": 3}
 RESAMPLE_FROM = {"trained": 0.5, "zero-shot": 0.0}
 
 
-def resolve_method(pipe: UnCLIP, method: str, preferred: str = "auto") -> Literal["trained", "zero-shot"]:
+def resolve_method(runner: CascadeRunner, method: str, preferred: str = "auto") -> Literal["trained", "zero-shot"]:
     """ "auto" -> `preferred` when it names a method (outpainting passes the model's
     `sampling.outpaint_method`), else the model's `sampling.edit_method` when it names one, else
     "trained" when the model has an inpainting decoder, else "zero-shot"."""
     if method not in METHODS:
         raise InputError(f"method: must be one of {list(METHODS)}, got {method!r}")
-    has_trained = "decoder_inpaint" in pipe.cascade.modules
+    has_trained = "decoder_inpaint" in runner.cascade.modules
     if method == "trained" and not has_trained:
         raise InputError(
             "method: 'trained' needs an inpainting decoder (decoder_inpaint), which this model does not have; "
@@ -64,7 +64,7 @@ def resolve_method(pipe: UnCLIP, method: str, preferred: str = "auto") -> Litera
     if method == "auto":
         # The model may say which method edits better with it (measured when it was made).
         if preferred == "auto":
-            preferred = pipe.cascade.sampling.edit_method
+            preferred = runner.cascade.sampling.edit_method
         if preferred == "zero-shot" or not has_trained:
             return "zero-shot"
         return "trained"
@@ -97,10 +97,7 @@ class Known:
 
     def channels(self, batch: int) -> torch.Tensor:
         """The inpainting networks' 4 extra channels: the image with the hole zeroed, and the keep mask."""
-        keep = self.keep.to(self.pixels.dtype)
-        return torch.cat([self.pixels * keep, keep.expand(self.pixels.shape[0], -1, -1, -1)], 1).expand(
-            batch, -1, -1, -1
-        )
+        return inpaint_input(self.pixels, self.keep).expand(batch, -1, -1, -1)
 
     def paste(
         self, x: torch.Tensor, t: int, generator: torch.Generator | None, schedule: Any
@@ -138,7 +135,7 @@ def repaint_hook(
 
 @torch.inference_mode()
 def inpaint_tensors(
-    pipe: UnCLIP,
+    runner: CascadeRunner,
     known: Known,
     text: TextEncoding,
     image_embeds: torch.Tensor,
@@ -150,7 +147,7 @@ def inpaint_tensors(
     progress: bool = False,
 ) -> torch.Tensor:
     """Run the cascade up to `size` keeping `known` ([B or 1] x 3 x size x size); returns [B, 3, size, size]."""
-    cascade, b = pipe.cascade, image_embeds.shape[0]
+    cascade, b = runner.cascade, image_embeds.shape[0]
     trained = method == "trained"
     decoder = cascade.modules["decoder_inpaint" if trained else "decoder"]
     k = known.at(decoder.config.image_size)
@@ -158,12 +155,12 @@ def inpaint_tensors(
         decoder,
         image_embeds,
         text,
-        pipe.empty_text(),
+        runner.empty_text(),
         sampling.decoder.guidance,
         k.channels(b) if trained else None,
     )
     sampler = stages.stage_sampler(decoder.config.diffusion, sampling.decoder)
-    x_T = randn((b, 3, k.pixels.shape[-1], k.pixels.shape[-1]), generator, pipe.device)
+    x_T = randn((b, 3, k.pixels.shape[-1], k.pixels.shape[-1]), generator, runner.device)
     x_T = k.paste(x_T, sampler.timesteps[0], generator, sampler.schedule)
     start = round(RESAMPLE_FROM[method] * len(sampler.timesteps))
     hook = repaint_hook(k, sampler, generator, model_fn, resample, start)
@@ -224,7 +221,7 @@ def context_picture(original: np.ndarray, region: np.ndarray) -> Image.Image | N
 
 
 def conditioning(
-    pipe: UnCLIP,
+    runner: CascadeRunner,
     prompt: str,
     n: int,
     sampling: SamplingConfig,
@@ -247,7 +244,7 @@ def conditioning(
     weight = sampling.edit_context if context_weight is None else context_weight
     if not 0.0 <= weight <= 1.0:
         raise InputError(f"context_weight: must be between 0 and 1, got {weight}")
-    text = pipe.encode_prompts([prompt]).repeat_interleave(n)
+    text = runner.encode_prompts([prompt]).repeat_interleave(n)
     if not prompt.strip():
         if context is None:
             raise InputError(
@@ -257,13 +254,13 @@ def conditioning(
         weight = 1.0
     picture = None
     if context is not None and weight > 0:
-        picture = pipe.cascade.clip.embed_pil([context]).float().expand(n, -1)
+        picture = runner.embed_images([context]).expand(n, -1)
         if weight == 1.0:
             return text, picture
     embeds = stages.run_prior(
-        pipe.cascade.prior,
+        runner.cascade.prior,
         text,
-        pipe.empty_text(),
+        runner.empty_text(),
         sampling.prior,
         generator,
         candidates=sampling.prior_candidates,
@@ -274,7 +271,7 @@ def conditioning(
 
 
 def inpaint_arrays(
-    pipe: UnCLIP,
+    runner: CascadeRunner,
     original: np.ndarray,
     region: np.ndarray,
     text: TextEncoding,
@@ -289,7 +286,7 @@ def inpaint_arrays(
     """Inpaint uint8 `original` ([S, S, 3] or [n, S, S, 3]) inside `region` ([S, S] bool) for
     `image_embeds.shape[0]` results; returns uint8 [n, S, S, 3] equal to `original` outside `region`."""
     size = original.shape[-2]
-    known = Known(to_tensor(original).to(pipe.device), torch.from_numpy(~region)[None, None].to(pipe.device))
+    known = Known(to_tensor(original).to(runner.device), torch.from_numpy(~region)[None, None].to(runner.device))
     resample = DEFAULT_RESAMPLE[method] if resample is None else resample
     if resample < 1:
         raise InputError(f"resample: must be at least 1, got {resample}")
@@ -297,24 +294,23 @@ def inpaint_arrays(
     if blend < 0:
         raise InputError(f"blend: must be >= 0 px, got {blend}")
     x = inpaint_tensors(
-        pipe, known, text, image_embeds, size, method, sampling, generator, resample, progress
+        runner, known, text, image_embeds, size, method, sampling, generator, resample, progress
     )
     return finish(x, known, original, region, blend)
 
 
-def edit_sampling(pipe: UnCLIP, stage_settings: dict[str, Any]) -> SamplingConfig:
+def edit_sampling(runner: CascadeRunner, stage_settings: dict[str, Any]) -> SamplingConfig:
     """The model's sampling settings for an edit: its `edit_guidance` (when it stores one) replaces the
     decoder's guidance unless the call sets `decoder_guidance` itself; then the call's overrides."""
-    from unclip.pipeline.unclip_pipeline import parse_stage_settings
-
-    base = pipe.cascade.sampling
+    base = runner.cascade.sampling
     if base.edit_guidance is not None and stage_settings.get("decoder_guidance") is None:
         stage_settings = {**stage_settings, "decoder_guidance": base.edit_guidance}
     return parse_stage_settings(base, stage_settings)
 
 
 def edit(
-    pipe: UnCLIP,
+    runner: CascadeRunner,
+    policy: Policy | None,
     image: ImageSource,
     mask: ImageSource | None,
     prompt: str,
@@ -331,21 +327,21 @@ def edit(
     **stage_settings: Any,
 ) -> list[Image.Image]:
     """See `UnCLIP.edit`."""
-    pipe.check_request([prompt], n, size)
-    resolved = resolve_method(pipe, method)
-    sampling = edit_sampling(pipe, stage_settings)
+    runner.check_request([prompt], n, size)
+    resolved = resolve_method(runner, method)
+    sampling = edit_sampling(runner, stage_settings)
     image = load_image(image, "image")
     mask_image = load_image(mask, "mask") if mask is not None else None
     region = edit_region(image, mask_image, mask_mode)
-    screen_inputs(pipe.policy, [prompt], [image])
+    screen_inputs(policy, [prompt], [image])
     plan = plan_fit(image.size, size, fit)
     region = fit_region(region, plan)
     fitted = apply_fit(image, plan)
     original = rgb_array(fitted)
-    generator = pipe.generator(seed)
+    generator = runner.generator(seed)
     context = context_picture(original, region)
-    text, embeds = conditioning(pipe, prompt, n, sampling, generator, context, context_weight, progress)
+    text, embeds = conditioning(runner, prompt, n, sampling, generator, context, context_weight, progress)
     out = inpaint_arrays(
-        pipe, original, region, text, embeds, resolved, sampling, generator, resample, blend, progress
+        runner, original, region, text, embeds, resolved, sampling, generator, resample, blend, progress
     )
-    return screen_outputs(pipe.policy, to_pil(out))
+    return screen_outputs(policy, to_pil(out))

@@ -143,3 +143,26 @@ def alpha_array(image: Image.Image) -> np.ndarray:
     if has_transparency(image):
         return np.asarray(image.convert("RGBA"))[..., 3]
     return np.full((image.size[1], image.size[0]), 255, dtype=np.uint8)
+
+
+def check_fraction(name: str, value: float, below_one: bool = False) -> float:
+    """0..1 (`below_one`: 0..<1, as for `keep`: a walk of zero steps draws nothing)."""
+    if not isinstance(value, (int, float)) or not (0 <= value < 1 if below_one else 0 <= value <= 1):
+        bound = "at least 0 and below 1" if below_one else "between 0 and 1"
+        raise InputError(f"{name}: must be a number {bound}, got {value!r}")
+    return float(value)
+
+
+def load_square(image: ImageSource, size: int, fit: Fit, what: str = "image") -> Image.Image:
+    """Load an input and fit it to a `size` square (centre crop or pad) for CLIP."""
+    image = load_image(image, what)
+    return apply_fit(image, plan_fit(image.size, size, fit))
+
+
+MAX_FRAMES = 64  # interpolations and text diffs
+
+
+def check_frames(frames: int, least: int = 2) -> int:
+    if not isinstance(frames, int) or not least <= frames <= MAX_FRAMES:
+        raise InputError(f"frames: must be an integer from {least} to {MAX_FRAMES}, got {frames!r}")
+    return frames

@@ -3,48 +3,34 @@ noise fixed by DDIM inversion (paper, section 3.2)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import torch
 from PIL import Image
 
+from unclip.cascade.runner import CascadeRunner
+from unclip.cascade.settings import parse_stage_settings
 from unclip.diffusion import randn
 from unclip.errors import InputError
-from unclip.pipeline.editing.inputs import Fit, ImageSource
+from unclip.pipeline.editing.inputs import Fit, ImageSource, check_frames, load_square
 from unclip.pipeline.editing.latents import (
     ddim_settings,
     decode_frames,
     fixed_seed,
-    image_at,
-    invert_decoder,
+    inverted_noise,
     slerp,
 )
 from unclip.pipeline.editing.safety import screen_inputs, screen_outputs
-from unclip.pipeline.editing.variations import load_square
-from unclip.utils.images import pil_to_tensor, tensor_to_pil
-
-if TYPE_CHECKING:
-    from unclip.pipeline.unclip_pipeline import UnCLIP
+from unclip.safety import Policy
+from unclip.utils.images import tensor_to_pil
 
 Noise = Literal["invert", "invert-both", "random"]
 NOISES = ("invert", "invert-both", "random")
-MAX_FRAMES = 64
-
-
-def check_frames(frames: int, least: int = 2) -> int:
-    if not isinstance(frames, int) or not least <= frames <= MAX_FRAMES:
-        raise InputError(f"frames: must be an integer from {least} to {MAX_FRAMES}, got {frames!r}")
-    return frames
-
-
-def inverted_noise(pipe: UnCLIP, square: Image.Image, embeds: torch.Tensor, settings: Any) -> torch.Tensor:
-    """DDIM-inverted decoder noise of the image's decoder-size version."""
-    pixels = pil_to_tensor(square)[None].to(pipe.device)
-    return invert_decoder(pipe, image_at(pixels, pipe.cascade.decoder.config.image_size), embeds, settings)
 
 
 def interpolate(
-    pipe: UnCLIP,
+    runner: CascadeRunner,
+    policy: Policy | None,
     a: ImageSource,
     b: ImageSource,
     frames: int = 8,
@@ -56,27 +42,25 @@ def interpolate(
     **stage_settings: Any,
 ) -> list[Image.Image]:
     """See `UnCLIP.interpolate`."""
-    from unclip.pipeline.unclip_pipeline import parse_stage_settings
-
-    pipe.check_request([""], 1, size)
+    runner.check_request([""], 1, size)
     check_frames(frames)
     if noise not in NOISES:
         raise InputError(f"noise: must be one of {list(NOISES)}, got {noise!r}")
-    sampling = parse_stage_settings(pipe.cascade.sampling, stage_settings)
+    sampling = parse_stage_settings(runner.cascade.sampling, stage_settings)
     settings = ddim_settings(sampling, stage_settings)
     sa, sb = load_square(a, size, fit, "image A"), load_square(b, size, fit, "image B")
-    screen_inputs(pipe.policy, [], [sa, sb])
+    screen_inputs(policy, [], [sa, sb])
     seed = fixed_seed(seed)
     with torch.inference_mode():
-        ea, eb = pipe.cascade.clip.embed_pil([sa, sb]).float().chunk(2)
+        ea, eb = runner.embed_images([sa, sb]).chunk(2)
         if noise == "random":
-            s = pipe.cascade.decoder.config.image_size
-            xa = randn((1, 3, s, s), pipe.generator(seed), pipe.device)
+            s = runner.cascade.decoder.config.image_size
+            xa = randn((1, 3, s, s), runner.generator(seed), runner.device)
         else:
-            xa = inverted_noise(pipe, sa, ea, settings)
-        xb = inverted_noise(pipe, sb, eb, settings) if noise == "invert-both" else xa
+            xa = inverted_noise(runner, sa, ea, settings)
+        xb = inverted_noise(runner, sb, eb, settings) if noise == "invert-both" else xa
         ts = torch.linspace(0, 1, frames).tolist()
         embeds = [slerp(ea, eb, t) for t in ts]
         noises = [xa if xb is xa else slerp(xa.flatten(1), xb.flatten(1), t).view_as(xa) for t in ts]
-        images = decode_frames(pipe, embeds, noises, size, sampling, settings, seed, progress)
-    return screen_outputs(pipe.policy, tensor_to_pil(images))
+        images = decode_frames(runner, embeds, noises, size, sampling, settings, seed, progress)
+    return screen_outputs(policy, tensor_to_pil(images))

@@ -3,17 +3,17 @@ DDIM inversion of the decoder (to fix the decoder noise of interpolations and te
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
+from PIL import Image
 
+from unclip.cascade import stages
+from unclip.cascade.runner import CascadeRunner
+from unclip.cascade.settings import SamplingConfig, StageSampling
 from unclip.diffusion import ddim_invert
 from unclip.models.clip import TextEncoding
-from unclip.pipeline import stages
-from unclip.pipeline.cascade import SamplingConfig, StageSampling
-
-if TYPE_CHECKING:
-    from unclip.pipeline.unclip_pipeline import UnCLIP
+from unclip.utils.images import pil_to_tensor
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float | torch.Tensor) -> torch.Tensor:
@@ -36,9 +36,9 @@ def drift(embeds: torch.Tensor, amount: float, generator: torch.Generator | None
     return slerp(embeds, noise / noise.norm(dim=-1, keepdim=True) * embeds.norm(dim=-1, keepdim=True), amount)
 
 
-def text_direction(pipe: UnCLIP, from_caption: str, to_caption: str) -> torch.Tensor:
+def text_direction(runner: CascadeRunner, from_caption: str, to_caption: str) -> torch.Tensor:
     """normalize(text_emb(to) - text_emb(from)): the paper's text diff vector [1, D]."""
-    emb = pipe.encode_prompts([from_caption, to_caption]).embeds.float()
+    emb = runner.encode_prompts([from_caption, to_caption]).embeds.float()
     diff = emb[1:] - emb[:1]
     return diff / diff.norm(dim=-1, keepdim=True).clamp_min(1e-12)
 
@@ -59,12 +59,12 @@ def ddim_settings(sampling: SamplingConfig, stage_settings: dict[str, Any] | Non
 
 @torch.inference_mode()
 def invert_decoder(
-    pipe: UnCLIP, image64: torch.Tensor, embeds: torch.Tensor, settings: StageSampling
+    runner: CascadeRunner, image64: torch.Tensor, embeds: torch.Tensor, settings: StageSampling
 ) -> torch.Tensor:
     """The decoder noise x_T that DDIM (same steps and guidance, empty caption) decodes back to
     approximately `image64` ([B, 3, 64, 64] in [-1, 1]) given the image embeddings."""
-    decoder = pipe.cascade.decoder
-    empty = pipe.empty_text()
+    decoder = runner.cascade.decoder
+    empty = runner.empty_text()
     text = empty.expand_to(embeds.shape[0])
     model_fn = stages.decoder_model_fn(decoder, embeds, text, empty, settings.guidance)
     sampler = stages.stage_sampler(decoder.config.diffusion, settings)
@@ -81,7 +81,7 @@ def invert_decoder(
 
 @torch.inference_mode()
 def decode(
-    pipe: UnCLIP,
+    runner: CascadeRunner,
     embeds: torch.Tensor,
     size: int,
     sampling: SamplingConfig,
@@ -94,14 +94,14 @@ def decode(
 ) -> torch.Tensor:
     """Image embeddings [B, D] -> images [B, 3, size, size] in [-1, 1] (decoder + upsamplers, no prior).
     The caption defaults to the empty one; `start_from`: see `stages.run_decoder`."""
-    empty = pipe.empty_text()
+    empty = runner.empty_text()
     text = text if text is not None else empty.expand_to(embeds.shape[0])
     settings = decoder_settings or sampling.decoder
     x = stages.run_decoder(
-        pipe.cascade.decoder, embeds, text, empty, settings, generator, x_T=x_T, progress=progress,
+        runner.cascade.decoder, embeds, text, empty, settings, generator, x_T=x_T, progress=progress,
         start_from=start_from,
     ).clamp(-1, 1)
-    return pipe.upsample_to(x, size, sampling, generator, progress=progress).clamp(-1, 1)
+    return runner.upsample_to(x, size, sampling, generator, progress=progress).clamp(-1, 1)
 
 
 def fixed_seed(seed: int | None) -> int:
@@ -110,7 +110,7 @@ def fixed_seed(seed: int | None) -> int:
 
 
 def decode_frames(
-    pipe: UnCLIP,
+    runner: CascadeRunner,
     embeds: list[torch.Tensor],
     noises: list[torch.Tensor],
     size: int,
@@ -123,7 +123,7 @@ def decode_frames(
     frame reuses `seed` for the upsamplers, so frames differ only where their embeddings do."""
     out = [
         decode(
-            pipe, e, size, sampling, pipe.generator(seed), x_T=x, decoder_settings=settings, progress=progress
+            runner, e, size, sampling, runner.generator(seed), x_T=x, decoder_settings=settings, progress=progress
         )
         for e, x in zip(embeds, noises, strict=True)
     ]
@@ -133,3 +133,11 @@ def decode_frames(
 def image_at(image: torch.Tensor, size: int) -> torch.Tensor:
     """[B, 3, S, S] -> [B, 3, size, size] (area downsampling)."""
     return torch.nn.functional.interpolate(image, size=(size, size), mode="area")
+
+
+def inverted_noise(
+    runner: CascadeRunner, square: Image.Image, embeds: torch.Tensor, settings: StageSampling
+) -> torch.Tensor:
+    """DDIM-inverted decoder noise of the image's decoder-size version."""
+    pixels = pil_to_tensor(square)[None].to(runner.device)
+    return invert_decoder(runner, image_at(pixels, runner.cascade.decoder.config.image_size), embeds, settings)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from unclip.cascade.runner import CascadeRunner
 from unclip.errors import InputError
 from unclip.pipeline.editing.inpaint import (
     Method,
@@ -24,10 +25,7 @@ from unclip.pipeline.editing.inpaint import (
 )
 from unclip.pipeline.editing.inputs import MAX_INPUT_PIXELS, ImageSource, alpha_array, load_image, rgb_array
 from unclip.pipeline.editing.safety import screen_inputs, screen_outputs
-
-if TYPE_CHECKING:
-    from unclip.pipeline.unclip_pipeline import UnCLIP
-
+from unclip.safety import Policy
 
 MAX_FRAMES = 100  # one full cascade run each
 
@@ -192,7 +190,8 @@ def plan_outpaint(
 
 
 def outpaint(
-    pipe: UnCLIP,
+    runner: CascadeRunner,
+    policy: Policy | None,
     image: ImageSource,
     left: int = 0,
     right: int = 0,
@@ -212,28 +211,28 @@ def outpaint(
     **stage_settings: Any,
 ) -> list[Image.Image]:
     """See `UnCLIP.outpaint`."""
-    size = size if size is not None else pipe.max_size
-    pipe.check_request([prompt], n, size)
-    resolved = resolve_method(pipe, method, pipe.cascade.sampling.outpaint_method)
-    sampling = edit_sampling(pipe, stage_settings)
+    size = size if size is not None else runner.max_size
+    runner.check_request([prompt], n, size)
+    resolved = resolve_method(runner, method, runner.cascade.sampling.outpaint_method)
+    sampling = edit_sampling(runner, stage_settings)
     image = load_image(image, "image")
     plan = plan_outpaint(image, left, right, top, bottom, frame, size, overlap)
-    screen_inputs(pipe.policy, [prompt], [image])
-    generator = pipe.generator(seed)
+    screen_inputs(policy, [prompt], [image])
+    generator = runner.generator(seed)
     (ox, oy), (w, h) = plan.offset, image.size
     picture = context_picture(plan.pixels[oy : oy + h, ox : ox + w], ~plan.known[oy : oy + h, ox : ox + w])
-    text, embeds = conditioning(pipe, prompt, n, sampling, generator, picture, context_weight, progress)
+    text, embeds = conditioning(runner, prompt, n, sampling, generator, picture, context_weight, progress)
     canvas = Canvas(np.repeat(plan.pixels[None], n, axis=0), plan.known.copy())
     for x, y in plan.frames:
         crop, region = canvas.crop(x, y, size)
         result = inpaint_arrays(
-            pipe, crop, region, text, embeds, resolved, sampling, generator, resample, blend, progress
+            runner, crop, region, text, embeds, resolved, sampling, generator, resample, blend, progress
         )
         canvas.fill(x, y, size, result)
     if not plan.framed:
-        return screen_outputs(pipe.policy, [Image.fromarray(c, "RGB") for c in canvas.pixels])
+        return screen_outputs(policy, [Image.fromarray(c, "RGB") for c in canvas.pixels])
     alpha = np.where(canvas.known, 255, 0).astype(np.uint8)
     return screen_outputs(
-        pipe.policy,
+        policy,
         [Image.fromarray(np.dstack([c * canvas.known[..., None], alpha]), "RGBA") for c in canvas.pixels],
     )

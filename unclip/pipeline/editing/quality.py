@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from unclip.pipeline.editing.masks import random_training_mask
+from unclip.models.inpainting import random_training_mask
 
 
 def ring(region: np.ndarray, width: int) -> np.ndarray:

@@ -13,22 +13,16 @@ from typing import Any
 import torch
 from torch import nn
 
+from unclip.cascade.settings import StageSampling
+from unclip.cascade.stages import encode_prompts, run_decoder
 from unclip.models.clip import TextEncoding
 from unclip.models.decoder import Decoder, DecoderConfig
-from unclip.pipeline import stages as sampling
-from unclip.pipeline.cascade import StageSampling
-from unclip.pipeline.editing.masks import random_training_mask
+from unclip.models.inpainting import inpaint_input, random_training_mask
 from unclip.training.augment import resize_center_crop
 from unclip.training.examples import RecordData
 from unclip.training.stages.base import NetWrapper, draw_diffusion, init_from, make_diffusion, save_grid
 from unclip.training.stages.conditioned import ConditionedStage, TextImageMaker
 from unclip.utils.config import ConfigError
-
-
-def inpaint_channels(image: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
-    """The 4 extra input channels: the image with the edit `region` zeroed, and the keep mask (1 = keep)."""
-    keep = (~region).to(image.dtype)[None] if region.dim() == 2 else (~region).to(image.dtype)
-    return torch.cat([image * keep, keep], dim=-3)
 
 
 class DecoderMaker(TextImageMaker):
@@ -53,7 +47,7 @@ class DecoderMaker(TextImageMaker):
         out["drop_image"] = torch.rand((), generator=g) < self.image_dropout
         out["drop_caption"] = torch.rand((), generator=g) < self.caption_dropout
         if self.config.inpainting:
-            out["inpaint"] = inpaint_channels(out["image"], random_training_mask(size, size, g))
+            out["inpaint"] = inpaint_input(out["image"], ~random_training_mask(size, size, g))
         return out
 
 
@@ -138,16 +132,16 @@ class DecoderStage(ConditionedStage):
         maker.precomputed = maker.hidden_precomputed = False
         clip_pixels = torch.stack([maker.conditioning(RecordData(c, im, None))["clip_pixels"] for _, c, im in records])
         embeds = self.frozen.image_embeds({"clip_pixels": clip_pixels.to(self.device)})
-        text = sampling.encode_prompts(self.frozen.clip, self.tokenizer, [c for _, c, _ in records])
+        text = encode_prompts(self.frozen.clip, self.tokenizer, [c for _, c, _ in records])
         real = torch.stack([resize_center_crop(im, size) for _, _, im in records])
         inpaint = None
         if self.stage_cfg.model.inpainting:
             region = torch.zeros(size, size, dtype=torch.bool)
             region[size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] = True
-            inpaint = inpaint_channels(real, region).to(self.device)
+            inpaint = inpaint_input(real, ~region).to(self.device)
         settings = StageSampling("ddpm", self.cfg.train.sample_steps, self.cfg.train.sample_guidance)
         g = torch.Generator(device=self.device).manual_seed(self.cfg.train.seed)
-        out = sampling.run_decoder(net, embeds, text, self.frozen.empty, settings, g, inpaint=inpaint).clamp(-1, 1).cpu()  # type: ignore[arg-type]
+        out = run_decoder(net, embeds, text, self.frozen.empty, settings, g, inpaint=inpaint).clamp(-1, 1).cpu()  # type: ignore[arg-type]
         shown = real if inpaint is None else inpaint[:, :3].cpu()
         save_grid([list(shown), list(out)], self.run.samples / f"step-{step:08d}.png")
         return {"sample_mse": float(((out - real) ** 2).mean())}

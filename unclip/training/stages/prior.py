@@ -14,11 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from unclip.cascade.settings import StageSampling
+from unclip.cascade.stages import encode_prompts, run_prior
 from unclip.data.records import BadRecord
 from unclip.models.clip import TextEncoding
 from unclip.models.prior import Prior, PriorConfig
-from unclip.pipeline import stages as sampling
-from unclip.pipeline.cascade import StageSampling
 from unclip.training.examples import ExampleDataset, RecordData
 from unclip.training.stages.base import NetWrapper, draw_diffusion, make_diffusion
 from unclip.training.stages.conditioned import ConditionedStage, TextImageMaker
@@ -130,14 +130,14 @@ class PriorStage(ConditionedStage):
         if not records:
             return {}
         captions = [c for _, c, _ in records]
-        text = sampling.encode_prompts(self.frozen.clip, self.tokenizer, captions)
+        text = encode_prompts(self.frozen.clip, self.tokenizer, captions)
         maker = self.maker()
         maker.precomputed = False
         pixels = torch.stack([maker.conditioning(RecordData(c, im, None))["clip_pixels"] for _, c, im in records])
         true = self.frozen.image_embeds({"clip_pixels": pixels.to(self.device)})
         settings = StageSampling("ddpm", self.cfg.train.sample_steps, self.cfg.train.sample_guidance)
         g = torch.Generator(device=self.device).manual_seed(self.cfg.train.seed)
-        pred = sampling.run_prior(net, text, self.frozen.empty, settings, g)  # type: ignore[arg-type]
+        pred = run_prior(net, text, self.frozen.empty, settings, g)  # type: ignore[arg-type]
         return {
             "sample_cos_text": float(F.cosine_similarity(pred, text.embeds.float(), dim=-1).mean()),
             "sample_cos_image": float(F.cosine_similarity(pred, true, dim=-1).mean()),

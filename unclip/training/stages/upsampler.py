@@ -14,14 +14,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from unclip.cascade.settings import StageSampling
+from unclip.cascade.stages import run_upsampler
+from unclip.models.inpainting import inpaint_input, random_training_mask
 from unclip.models.upsampler import Upsampler, UpsamplerConfig, upsample_low_res
-from unclip.pipeline import stages as sampling
-from unclip.pipeline.cascade import StageSampling
-from unclip.pipeline.editing.masks import random_training_mask
 from unclip.training.augment import degrade_blur, degrade_bsr, random_crop, resize, resize_center_crop
 from unclip.training.examples import ExampleMaker, RecordData
 from unclip.training.stages.base import NetWrapper, Stage, init_from, make_diffusion, save_grid
-from unclip.training.stages.decoder import inpaint_channels
 
 
 class UpsamplerMaker(ExampleMaker):
@@ -53,7 +52,7 @@ class UpsamplerMaker(ExampleMaker):
             out["t"] = torch.randint(0, diffusion.num_timesteps, (), generator=g)
         out["noise"] = torch.randn((3, crop, crop), generator=g)
         if self.model.inpainting:
-            out["inpaint"] = inpaint_channels(hr, random_training_mask(crop, crop, g))
+            out["inpaint"] = inpaint_input(hr, ~random_training_mask(crop, crop, g))
         return out
 
 
@@ -135,7 +134,7 @@ class UpsamplerStage(Stage):
         crop = real.shape[-1]
         settings = StageSampling("ddpm", self.cfg.train.sample_steps, 1.0)
         g = torch.Generator(device=self.device).manual_seed(self.cfg.train.seed)
-        out = sampling.run_upsampler(net, low, crop, settings, g, inpaint=inpaint).clamp(-1, 1).cpu()  # type: ignore[arg-type]
+        out = run_upsampler(net, low, crop, settings, g, inpaint=inpaint).clamp(-1, 1).cpu()  # type: ignore[arg-type]
         bicubic = upsample_low_res(low.float(), (crop, crop)).clamp(-1, 1).cpu()
         save_grid([list(bicubic), list(out), list(real)], self.run.samples / f"step-{step:08d}.png")
         return {"sample_mse": float(((out - real) ** 2).mean()), "bicubic_mse": float(((bicubic - real) ** 2).mean())}

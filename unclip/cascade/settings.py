@@ -1,35 +1,15 @@
-"""The set of networks that make up an unCLIP model, and the default sampler settings of each stage."""
+"""Sampler settings: per stage (`StageSampling`), per model (`SamplingConfig`, stored in its model
+directory), and the keyword overrides a call may give (`parse_stage_settings`)."""
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import torch
-from torch import nn
-
-from unclip.models.clip import ClipConfig, ClipModel
-from unclip.models.decoder import Decoder, DecoderConfig
-from unclip.models.prior import Prior, PriorConfig
-from unclip.models.upsampler import Upsampler, UpsamplerConfig
+from unclip.errors import InputError, UnknownSettingError
 from unclip.utils.config import Config
-
-if TYPE_CHECKING:
-    from transformers import CLIPTokenizer
-
-# component name -> (config class, module class). Inpainting variants are optional.
-COMPONENTS: dict[str, tuple[type[Config], type[nn.Module]]] = {
-    "clip": (ClipConfig, ClipModel),
-    "prior": (PriorConfig, Prior),
-    "decoder": (DecoderConfig, Decoder),
-    "upsampler_256": (UpsamplerConfig, Upsampler),
-    "upsampler_1024": (UpsamplerConfig, Upsampler),
-    "decoder_inpaint": (DecoderConfig, Decoder),
-    "upsampler_256_inpaint": (UpsamplerConfig, Upsampler),
-    "upsampler_1024_inpaint": (UpsamplerConfig, Upsampler),
-}
-REQUIRED = ("clip", "prior", "decoder", "upsampler_256")
 
 
 @dataclass
@@ -107,36 +87,32 @@ class SamplingConfig(Config):
         return SamplingConfig.from_dict(data)
 
 
-@dataclass
-class Cascade:
-    """The loaded networks of one model directory."""
 
-    tokenizer: CLIPTokenizer
-    modules: dict[str, nn.Module]
-    sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    attribution: str | None = None
+STAGE_SETTINGS = [f"{stage}_{name}" for stage in ("prior", "decoder", "upsampler_256", "upsampler_1024")
+                  for name in ("sampler", "steps", "guidance", "eta", "start")] + ["prior_candidates"]
 
-    @property
-    def clip(self) -> ClipModel:
-        return self.modules["clip"]  # type: ignore[return-value]
 
-    @property
-    def prior(self) -> Prior:
-        return self.modules["prior"]  # type: ignore[return-value]
+def _did_you_mean(key: str) -> str:
+    close = difflib.get_close_matches(key, STAGE_SETTINGS, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
-    @property
-    def decoder(self) -> Decoder:
-        return self.modules["decoder"]  # type: ignore[return-value]
 
-    def upsampler(self, size: int, inpaint: bool = False) -> Upsampler | None:
-        return self.modules.get(f"upsampler_{size}" + ("_inpaint" if inpaint else ""))  # type: ignore[return-value]
-
-    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> Cascade:
-        for module in self.modules.values():
-            module.to(device=device, dtype=dtype)
-        return self
-
-    def eval(self) -> Cascade:
-        for module in self.modules.values():
-            module.eval().requires_grad_(False)
-        return self
+def parse_stage_settings(sampling: SamplingConfig, settings: dict[str, Any]) -> SamplingConfig:
+    """Apply keyword overrides like `decoder_steps=10, prior_guidance=2.0, upsampler_256_sampler="ddim"`."""
+    overrides: dict[str, dict[str, Any]] = {}
+    for key, value in settings.items():
+        if value is None:
+            continue
+        if key == "prior_candidates":
+            overrides["prior_candidates"] = value  # type: ignore[assignment]
+            continue
+        if key not in STAGE_SETTINGS:
+            raise UnknownSettingError(f"unknown stage setting {key!r}{_did_you_mean(key)} (use "
+                                      "<prior|decoder|upsampler_256|upsampler_1024>_<sampler|steps|guidance|eta|start>"
+                                      " or prior_candidates)")
+        stage, _, field_name = key.rpartition("_")
+        overrides.setdefault(stage, {})[field_name] = value
+    try:
+        return sampling.with_overrides(overrides)
+    except ValueError as e:
+        raise InputError(str(e)) from e

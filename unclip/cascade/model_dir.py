@@ -28,9 +28,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from unclip.cascade.container import COMPONENTS, REQUIRED, Cascade
+from unclip.cascade.settings import SamplingConfig
 from unclip.errors import ModelFormatError
 from unclip.models.tokenizer import load_tokenizer, save_tokenizer
-from unclip.pipeline.cascade import COMPONENTS, REQUIRED, Cascade, SamplingConfig
 from unclip.utils.config import Config, ConfigError
 
 FORMAT = "unclip"

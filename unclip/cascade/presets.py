@@ -1,7 +1,7 @@
 """Named cascade sizes, built with random weights: `tiny` for tests, `bench` for the speed benchmark.
 
 A preset is the set of component configs; `build_cascade` instantiates them. Trained models are
-loaded from model directories instead (see `unclip.pipeline.model_dir`).
+loaded from model directories instead (see `unclip.cascade.model_dir`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from unclip.cascade.container import Cascade
+from unclip.cascade.settings import SamplingConfig, StageSampling
 from unclip.models.clip import ClipConfig, ClipModel
 from unclip.models.decoder import Decoder, DecoderConfig
 from unclip.models.diffusion_config import DiffusionConfig
@@ -18,7 +20,6 @@ from unclip.models.prior import Prior, PriorConfig
 from unclip.models.tokenizer import train_tokenizer
 from unclip.models.unet import UNetConfig
 from unclip.models.upsampler import Upsampler, UpsamplerConfig
-from unclip.pipeline.cascade import Cascade, SamplingConfig, StageSampling
 from unclip.utils.config import Config
 
 if TYPE_CHECKING:

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import torch
 
+from unclip.cascade.settings import StageSampling
 from unclip.diffusion import NoiseSchedule, make_betas, make_sampler, randn, sample_loop
 from unclip.models.clip import ClipModel, TextEncoding
 from unclip.models.decoder import Decoder
@@ -19,7 +20,6 @@ from unclip.models.diffusion_config import DiffusionConfig
 from unclip.models.prior import Prior
 from unclip.models.tokenizer import tokenize
 from unclip.models.upsampler import Upsampler, upsample_low_res
-from unclip.pipeline.cascade import StageSampling
 
 StepHook = Callable[[torch.Tensor, int], torch.Tensor]
 
