@@ -19,6 +19,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,257 +130,332 @@ def resolve_batch(cfg: TrainConfig, world: int) -> int:
     return micro
 
 
-def train(cfg: TrainConfig, resume: bool = False) -> TrainResult:
-    """Train `cfg`'s stage; with `resume`, continue from the run folder's newest checkpoint (if any)."""
-    from accelerate import Accelerator
-    from accelerate.utils import DistributedDataParallelKwargs, gather_object
+class BadRecords:
+    """Records the data loader skipped (unreadable, too small, ...): each counted once over all processes,
+    the first three of each reason logged, a summary at the end."""
 
-    if cfg.train.threads:
-        torch.set_num_threads(cfg.train.threads)
-    stage_cls = stage_class(cfg.stage_name)
-    find_unused = cfg.stage_name == "upsampler" and cfg.stage.model.separate_last_step
-    plugin = fsdp_plugin(cfg.train.mixed_precision)  # None unless launched with --use_fsdp
-    accelerator = Accelerator(
-        cpu=cpu_distributed(),
-        mixed_precision=cfg.train.mixed_precision,
-        fsdp_plugin=plugin,
-        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=find_unused)],
-    )
-    main, world, rank, device = accelerator.is_main_process, accelerator.num_processes, accelerator.process_index, accelerator.device
-    sharded = plugin is not None and dist.is_available() and dist.is_initialized()
-    micro = resolve_batch(cfg, world)
-    total = cfg.train.steps
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, int]] = set()
+        self.counts: dict[str, int] = {}
+        self.examples: dict[str, str] = {}
+        self.new: list[tuple[str, int, str]] = []  # skips since the last `collect`, this process only
 
-    # ---------------------------------------------------------------- run folder
-    run = RunDir(Path(cfg.run_dir))
-    ckpt_dir = latest_checkpoint(run.checkpoints) if resume else None
-    if not resume and list_checkpoints(run.checkpoints):
-        raise RunError(f"{run.path} already holds checkpoints: pass --resume to continue, or choose another run_dir")
-    if ckpt_dir is not None:
-        check_resume_config(run, cfg)
-    if main:
-        run.path.mkdir(parents=True, exist_ok=True)
-        run.write_json("config.json", cfg.to_dict())
-    accelerator.wait_for_everyone()
-    monitor = Monitor(run.path, main)
+    def collect(self, skips: list[tuple[str, int, str]], monitor: Monitor, main: bool) -> None:
+        """Count `skips` (every process's, gathered) and log the first few of each reason."""
+        for reason, index, detail in skips:
+            if (reason, index) not in self.seen:
+                self.seen.add((reason, index))
+                self.counts[reason] = self.counts.get(reason, 0) + 1
+                self.examples.setdefault(reason, detail)
+                if main and self.counts[reason] <= 3:
+                    monitor.log(f"skipped a bad record ({reason}): {detail}")
 
-    # ---------------------------------------------------------------- data and stage
-    with accelerator.main_process_first():
-        source = open_source(cfg.data)
-    monitor.log(f"data: {source.describe()}")
-    stage = stage_cls(cfg, run, device, main)
-    stage.setup(source, accelerator.wait_for_everyone)
-    if main:
-        run.write_json("run.json", stage.run_info())
-        attribution = source.attribution()
-        if attribution:
-            (run.path / "ATTRIBUTION.md").write_text(attribution)
+    def summary(self) -> str:
+        most_first = sorted(self.counts.items(), key=lambda x: -x[1])
+        return ", ".join(f"{n} {r} (e.g. {self.examples[r]})" for r, n in most_first)
 
-    torch.manual_seed(cfg.train.seed)
-    module = stage.build()
-    net = module.net
-    for note in getattr(stage, "init_notes", []):
-        monitor.log(f"init_from: {note}")
-    start = 0
-    ckpt = None
-    if ckpt_dir is not None:
-        ckpt = load_checkpoint(ckpt_dir)
-        if ckpt.state.data_fingerprint != source.fingerprint():
-            raise ConfigError(f"{ckpt_dir}: the dataset's records changed since this checkpoint; cannot resume exactly")
-        net.load_state_dict(ckpt.model)
-        start = ckpt.state.step
-        monitor.log(f"resuming from {ckpt_dir} (step {start})")
-    replicated: list[torch.nn.Parameter] = []
-    twin = None
-    if sharded:
-        assert plugin is not None
-        twin = UnshardedTwin(net, keep=main and cfg.train.sample_every > 0)
-        replicated, units = shard(module, plugin, stage.fsdp_blocks, cfg.train.mixed_precision, device)
-        if cfg.train.mixed_precision != "no":
-            autocast_forward(module, accelerator.autocast)
-        optimizer = make_optimizer(module, cfg.optim)
-        monitor.log(
-            f"FSDP: {units} unit(s) sharded over {world} processes; {len(replicated)} scalar parameter(s) replicated"
+
+class Training:
+    """One run of `train()`. `setup` builds the pieces (accelerator, run folder, data, stage, network,
+    optimizer, EMA), `restore` loads a checkpoint into them; then per optimizer step `step`, and on
+    their schedules `sample`, `log` and `checkpoint`. Every process runs the same calls in the same
+    order (the collective operations inside them must match)."""
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        self.cfg = cfg
+        self.pending: dict[str, float] = {}  # sample-grid metrics waiting for the next log row
+        self.last_metrics: dict[str, float] = {}
+        self.bad = BadRecords()
+        self.twin: UnshardedTwin | None = None
+        self.replicated: list[torch.nn.Parameter] = []
+        self.ckpt: Any = None
+        self.start = 0
+
+    # ---------------------------------------------------------------- setup
+    def setup(self, resume: bool) -> None:
+        from accelerate import Accelerator
+        from accelerate.utils import DistributedDataParallelKwargs
+
+        cfg = self.cfg
+        if cfg.train.threads:
+            torch.set_num_threads(cfg.train.threads)
+        find_unused = cfg.stage_name == "upsampler" and cfg.stage.model.separate_last_step
+        self.plugin = fsdp_plugin(cfg.train.mixed_precision)  # None unless launched with --use_fsdp
+        self.accelerator = accelerator = Accelerator(
+            cpu=cpu_distributed(),
+            mixed_precision=cfg.train.mixed_precision,
+            fsdp_plugin=self.plugin,
+            kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=find_unused)],
         )
-    else:
-        optimizer = make_optimizer(module, cfg.optim)
-        module, optimizer = accelerator.prepare(module, optimizer)
-    ema = EMA(net, cfg.train.ema_decay) if main or sharded else None
-    if ckpt is not None:
+        self.main, self.world = accelerator.is_main_process, accelerator.num_processes
+        self.rank, self.device = accelerator.process_index, accelerator.device
+        self.sharded = self.plugin is not None and dist.is_available() and dist.is_initialized()
+        self.micro = resolve_batch(cfg, self.world)
+        self._setup_run_folder(resume)
+        self._setup_stage()
+        self._setup_network()
+
+    def _setup_run_folder(self, resume: bool) -> None:
+        cfg, run = self.cfg, RunDir(Path(self.cfg.run_dir))
+        self.run = run
+        self.ckpt_dir = latest_checkpoint(run.checkpoints) if resume else None
+        if not resume and list_checkpoints(run.checkpoints):
+            raise RunError(f"{run.path} already holds checkpoints: pass --resume to continue, or choose another run_dir")
+        if self.ckpt_dir is not None:
+            check_resume_config(run, cfg)
+        if self.main:
+            run.path.mkdir(parents=True, exist_ok=True)
+            run.write_json("config.json", cfg.to_dict())
+        self.accelerator.wait_for_everyone()
+        self.monitor = Monitor(run.path, self.main)
+
+    def _setup_stage(self) -> None:
+        with self.accelerator.main_process_first():
+            self.source = open_source(self.cfg.data)
+        self.monitor.log(f"data: {self.source.describe()}")
+        self.stage = stage_class(self.cfg.stage_name)(self.cfg, self.run, self.device, self.main)
+        self.stage.setup(self.source, self.accelerator.wait_for_everyone)
+        if self.main:
+            self.run.write_json("run.json", self.stage.run_info())
+            attribution = self.source.attribution()
+            if attribution:
+                (self.run.path / "ATTRIBUTION.md").write_text(attribution)
+
+    def _setup_network(self) -> None:
+        """The network (with the checkpoint's weights when resuming: before FSDP shards it), the optimizer
+        and the EMA."""
+        cfg = self.cfg
+        torch.manual_seed(cfg.train.seed)
+        self.module = self.stage.build()
+        self.net = self.module.net
+        for note in getattr(self.stage, "init_notes", []):
+            self.monitor.log(f"init_from: {note}")
+        if self.ckpt_dir is not None:
+            self.ckpt = load_checkpoint(self.ckpt_dir)
+            if self.ckpt.state.data_fingerprint != self.source.fingerprint():
+                raise ConfigError(f"{self.ckpt_dir}: the dataset's records changed since this checkpoint; cannot resume exactly")
+            self.net.load_state_dict(self.ckpt.model)
+            self.start = self.ckpt.state.step
+            self.monitor.log(f"resuming from {self.ckpt_dir} (step {self.start})")
+        if self.sharded:
+            assert self.plugin is not None
+            self.twin = UnshardedTwin(self.net, keep=self.main and cfg.train.sample_every > 0)
+            self.replicated, units = shard(
+                self.module, self.plugin, self.stage.fsdp_blocks, cfg.train.mixed_precision, self.device
+            )
+            if cfg.train.mixed_precision != "no":
+                autocast_forward(self.module, self.accelerator.autocast)
+            self.optimizer = make_optimizer(self.module, cfg.optim)
+            self.monitor.log(
+                f"FSDP: {units} unit(s) sharded over {self.world} processes; "
+                f"{len(self.replicated)} scalar parameter(s) replicated"
+            )
+        else:
+            self.optimizer = make_optimizer(self.module, cfg.optim)
+            self.module, self.optimizer = self.accelerator.prepare(self.module, self.optimizer)
+        self.ema = EMA(self.net, cfg.train.ema_decay) if self.main or self.sharded else None
+
+    # ---------------------------------------------------------------- restore
+    def restore(self) -> None:
+        """Optimizer, loss scaler, EMA and random number generators from the checkpoint being resumed."""
+        ckpt = self.ckpt
+        if ckpt is None:
+            return
         state = unflatten_optimizer(ckpt.optimizer, ckpt.state.param_groups, ckpt.state.optimizer_scalars)
-        optimizer.load_state_dict(shard_optimizer(state, optimizer) if sharded else state)
-        if accelerator.scaler is not None and ckpt.state.scaler:
-            accelerator.scaler.load_state_dict(ckpt.state.scaler)
-        if ema is not None:
+        self.optimizer.load_state_dict(shard_optimizer(state, self.optimizer) if self.sharded else state)
+        if self.accelerator.scaler is not None and ckpt.state.scaler:
+            self.accelerator.scaler.load_state_dict(ckpt.state.scaler)
+        if self.ema is not None:
             if ckpt.ema is None:
-                raise RunError(f"{ckpt_dir}: no EMA weights")
-            ema.load(ckpt.ema, ckpt.state.ema_updates)
+                raise RunError(f"{self.ckpt_dir}: no EMA weights")
+            self.ema.load(ckpt.ema, ckpt.state.ema_updates)
         restore_rng(ckpt.rng, ckpt.state)
 
-    plan = BatchPlan(len(source), cfg.train.seed, cfg.train.batch_size, micro, world, rank)
-    dataset = ExampleDataset(source, stage.maker(), cfg.train.seed, stage.min_image_size(), stage.store)
-    workers = cfg.data.num_workers
-    loader = torch.utils.data.DataLoader(
-        dataset,
-        batch_sampler=plan.micro_batches(start),  # type: ignore[arg-type]
-        num_workers=workers,
-        collate_fn=collate,
-        worker_init_fn=worker_init if workers else None,
-        pin_memory=device.type == "cuda",
-        prefetch_factor=4 if workers else None,
-    )
-    params = sum(p.numel() for p in net.parameters())
-    monitor.log(
-        f"{cfg.stage_name}: {params / 1e6:.2f}M parameters; {world} process(es) x micro-batch {micro} x "
-        f"{plan.accumulation} accumulation = batch {cfg.train.batch_size}; steps {start} -> {total} on {device}"
-    )
-    monitor.start(total, start, cfg.train.progress, cfg.train.tensorboard)
+    def data(self) -> Iterator[dict[str, Any]]:
+        """The micro-batches from step `start` on (the same ones an uninterrupted run would see)."""
+        cfg, device = self.cfg, self.device
+        self.plan = BatchPlan(len(self.source), cfg.train.seed, cfg.train.batch_size, self.micro, self.world, self.rank)
+        dataset = ExampleDataset(
+            self.source, self.stage.maker(), cfg.train.seed, self.stage.min_image_size(), self.stage.store
+        )
+        workers = cfg.data.num_workers
+        loader = torch.utils.data.DataLoader(
+            dataset,
+            batch_sampler=self.plan.micro_batches(self.start),  # type: ignore[arg-type]
+            num_workers=workers,
+            collate_fn=collate,
+            worker_init_fn=worker_init if workers else None,
+            pin_memory=device.type == "cuda",
+            prefetch_factor=4 if workers else None,
+        )
+        params = sum(p.numel() for p in self.net.parameters())
+        self.monitor.log(
+            f"{cfg.stage_name}: {params / 1e6:.2f}M parameters; {self.world} process(es) x micro-batch "
+            f"{self.micro} x {self.plan.accumulation} accumulation = batch {cfg.train.batch_size}; "
+            f"steps {self.start} -> {cfg.train.steps} on {device}"
+        )
+        self.monitor.start(cfg.train.steps, self.start, cfg.train.progress, cfg.train.tensorboard)
+        self.names = ("loss", *self.stage.metric_names)
+        self.sums = torch.zeros(len(self.names) + 1, device=device, dtype=torch.float64)  # + valid count
+        return iter(loader)
 
-    # ---------------------------------------------------------------- helpers
-    names = ("loss", *stage.metric_names)
-    sums = torch.zeros(len(names) + 1, device=device, dtype=torch.float64)  # + valid count
-    seen_bad: set[tuple[str, int]] = set()
-    bad_counts: dict[str, int] = {}
-    bad_examples: dict[str, str] = {}
-    new_skips: list[tuple[str, int, str]] = []
-    pending: dict[str, float] = {}
-    stop = StopFlag().install()
+    # ---------------------------------------------------------------- one optimizer step
+    def step(self, data: Iterator[dict[str, Any]], step: int) -> None:
+        """Accumulate the gradient of one global batch over the micro-batches, clip, step, update the EMA."""
+        cfg, accelerator, module, stage = self.cfg, self.accelerator, self.module, self.stage
+        self.lr = set_lr(self.optimizer, step, cfg.optim, cfg.train.steps)
+        accumulation = self.plan.accumulation
+        for m in range(accumulation):
+            batch = next(data)
+            self.bad.new.extend(batch.pop("skip"))
+            batch = to_device(batch, self.device)
+            # FSDP reduce-scatters every micro-step (skipping it would hold whole unsharded gradients).
+            last = m == accumulation - 1
+            sync = contextlib.nullcontext() if last or self.sharded else accelerator.no_sync(module)
+            with sync:
+                per_sample, metrics = stage.loss(module, batch)
+                valid = batch["valid"].to(per_sample.dtype)
+                loss = (per_sample * valid).sum() / (self.micro * accumulation)
+                accelerator.backward(loss)
+            with torch.no_grad():
+                parts = [(per_sample * valid).sum()] + [(metrics[n].float() * valid).sum() for n in stage.metric_names]
+                self.sums += torch.stack([*[p.double() for p in parts], valid.sum().double()])
+        sync_replicated_grads(self.replicated, self.world)
+        self.grad_norm = None
+        if cfg.optim.grad_clip > 0:
+            self.grad_norm = accelerator.clip_grad_norm_(module.parameters(), cfg.optim.grad_clip)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.ema is not None:
+            self.ema.update(self.net)
 
-    def save(step: int) -> None:
-        if not (main or sharded):
+    # ---------------------------------------------------------------- sample grid
+    def sample(self, step: int) -> None:
+        """The stage's sample grid with the EMA weights (FSDP: gathered into an unsharded copy on the
+        main process); its metrics join the next log row."""
+        net, ema = self.net, self.ema
+        if self.twin is not None:
+            assert ema is not None
+            unsharded = self.twin.fill(net, ema.shadow, self.device)
+            if unsharded is not None:
+                try:
+                    self.pending.update(self.stage.sample(unsharded, step))
+                finally:
+                    self.twin.release()
+        elif self.main:
+            assert ema is not None
+            live = ema.swap_into(net)
+            net.eval()
+            try:
+                self.pending.update(self.stage.sample(net, step))
+            finally:
+                EMA.restore(net, live)
+                net.train()
+        self.accelerator.wait_for_everyone()
+
+    # ---------------------------------------------------------------- metrics
+    def log(self, step: int, steps_since: int, elapsed: float) -> None:
+        """One metrics row: the mean loss and metrics over the valid samples since the last row (all
+        processes), learning rate, gradient norm, throughput, bad records."""
+        from accelerate.utils import gather_object
+
+        world = self.world
+        totals = self.accelerator.reduce(self.sums.clone(), "sum") if world > 1 else self.sums
+        skips = [s for part in gather_object([self.bad.new]) for s in part] if world > 1 else self.bad.new
+        self.bad.new = []
+        self.bad.collect(skips, self.monitor, self.main)
+        count = max(float(totals[-1]), 1.0)
+        row = {n: float(totals[i]) / count for i, n in enumerate(self.names)}
+        row.update(
+            lr=self.lr,
+            grad_norm=float(self.grad_norm) if self.grad_norm is not None else float("nan"),
+            samples_per_s=self.cfg.train.batch_size * steps_since / max(elapsed, 1e-9),
+            skipped=len(self.bad.seen),
+        )
+        row.update(self.pending)
+        self.pending = {}
+        self.monitor.metrics(step, row)
+        self.monitor.step(steps_since, loss=row["loss"], lr=self.lr)
+        self.last_metrics = row
+        self.sums.zero_()
+
+    # ---------------------------------------------------------------- checkpoint
+    def checkpoint(self, step: int) -> None:
+        """An atomic checkpoint of full state dicts on the CPU. Under FSDP every process gathers its
+        shards; the main process writes."""
+        accelerator, ema = self.accelerator, self.ema
+        if not (self.main or self.sharded):
             accelerator.wait_for_everyone()
             return
-        # Full state dicts on the CPU. Under FSDP every process gathers its shards; the main process writes.
-        model_state = gather(net.state_dict().items(), main)
-        ema_state = ema.tensors(main) if ema else None
-        optimizer_state = gather_optimizer(optimizer.state_dict(), main)
-        if main:
+        model_state = gather(self.net.state_dict().items(), self.main)
+        ema_state = ema.tensors(self.main) if ema else None
+        optimizer_state = gather_optimizer(self.optimizer.state_dict(), self.main)
+        if self.main:
             tensors, groups, scalars = flatten_optimizer(optimizer_state)
             state = CheckpointState(
                 step=step,
                 ema_updates=ema.updates if ema else 0,
-                data_fingerprint=source.fingerprint(),
+                data_fingerprint=self.source.fingerprint(),
                 param_groups=groups,
                 optimizer_scalars=scalars,
                 scaler=accelerator.scaler.state_dict() if accelerator.scaler is not None else None,
                 python_rng=python_rng_json(),
                 numpy_rng=numpy_rng_json(),
-                extra={"world_size": world, "micro_batch": micro},
+                extra={"world_size": self.world, "micro_batch": self.micro},
             )
-            path = save_checkpoint(run.checkpoints, state, model_state, ema_state, tensors, cfg.train.keep_checkpoints)
-            monitor.log(f"checkpoint: {path}")
+            keep = self.cfg.train.keep_checkpoints
+            path = save_checkpoint(self.run.checkpoints, state, model_state, ema_state, tensors, keep)
+            self.monitor.log(f"checkpoint: {path}")
         accelerator.wait_for_everyone()
 
-    deadline = time.time() + cfg.train.max_minutes * 60 if cfg.train.max_minutes > 0 else None
-
-    def out_of_time() -> bool:
-        return deadline is not None and time.time() >= deadline
-
-    def stop_requested() -> bool:
-        # Every process must agree to stop on the same step (their clocks and signals differ).
-        flag = stop.requested or out_of_time()
-        if world > 1 and dist.is_initialized():
-            t = torch.tensor([1.0 if flag else 0.0], device=device)
+    def stop_requested(self, stop: StopFlag, deadline: float | None) -> bool:
+        """A signal or the time limit; every process must agree to stop on the same step (their clocks and
+        signals differ)."""
+        flag = stop.requested or (deadline is not None and time.time() >= deadline)
+        if self.world > 1 and dist.is_initialized():
+            t = torch.tensor([1.0 if flag else 0.0], device=self.device)
             dist.all_reduce(t, op=dist.ReduceOp.MAX)
             flag = bool(t.item() > 0)
         return flag
 
-    # ---------------------------------------------------------------- loop
-    step = start
-    last_metrics: dict[str, float] = {}
+    def finish(self, step: int, stop: StopFlag) -> TrainResult:
+        stopped_by = None
+        if step < self.cfg.train.steps:
+            stopped_by = signal.Signals(stop.signal).name if stop.signal is not None else "max_minutes"
+        if self.main and self.bad.counts:
+            self.monitor.log(f"skipped {len(self.bad.seen)} bad record(s): {self.bad.summary()}")
+        self.accelerator.end_training()
+        return TrainResult(self.run.path, step, stopped_by, self.last_metrics)
+
+
+def train(cfg: TrainConfig, resume: bool = False) -> TrainResult:
+    """Train `cfg`'s stage; with `resume`, continue from the run folder's newest checkpoint (if any)."""
+    t = cfg.train
+    run = Training(cfg)
+    run.setup(resume)
+    run.restore()
+    data = run.data()
+    stop = StopFlag().install()
+    deadline = time.time() + t.max_minutes * 60 if t.max_minutes > 0 else None
+    step = run.start
     t_log, steps_since = time.time(), 0
-    data = iter(loader)
-    module.train()
+    run.module.train()
     try:
-        while step < total:
-            lr = set_lr(optimizer, step, cfg.optim, total)
-            for m in range(plan.accumulation):
-                batch = next(data)
-                new_skips.extend(batch.pop("skip"))
-                batch = to_device(batch, device)
-                # FSDP reduce-scatters every micro-step (skipping it would hold whole unsharded gradients).
-                last = m == plan.accumulation - 1
-                sync = contextlib.nullcontext() if last or sharded else accelerator.no_sync(module)
-                with sync:
-                    per_sample, metrics = stage.loss(module, batch)
-                    valid = batch["valid"].to(per_sample.dtype)
-                    loss = (per_sample * valid).sum() / (micro * plan.accumulation)
-                    accelerator.backward(loss)
-                with torch.no_grad():
-                    parts = [(per_sample * valid).sum()] + [(metrics[n].float() * valid).sum() for n in stage.metric_names]
-                    sums += torch.stack([*[p.double() for p in parts], valid.sum().double()])
-            sync_replicated_grads(replicated, world)
-            grad_norm = None
-            if cfg.optim.grad_clip > 0:
-                grad_norm = accelerator.clip_grad_norm_(module.parameters(), cfg.optim.grad_clip)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            if ema is not None:
-                ema.update(net)
+        while step < t.steps:
+            run.step(data, step)
             step += 1
             steps_since += 1
-
-            if cfg.train.sample_every and step % cfg.train.sample_every == 0:
-                # FSDP: the gathered EMA weights, in an unsharded copy on the main process
-                if twin is not None:
-                    assert ema is not None
-                    unsharded = twin.fill(net, ema.shadow, device)
-                    if unsharded is not None:
-                        try:
-                            pending.update(stage.sample(unsharded, step))
-                        finally:
-                            twin.release()
-                elif main:
-                    live = ema.swap_into(net)  # type: ignore[union-attr]
-                    net.eval()
-                    try:
-                        pending.update(stage.sample(net, step))
-                    finally:
-                        EMA.restore(net, live)
-                        net.train()
-                accelerator.wait_for_everyone()
-
-            if step % cfg.train.log_every == 0 or step == total:
-                totals = accelerator.reduce(sums.clone(), "sum") if world > 1 else sums
-                skips = [s for part in gather_object([new_skips]) for s in part] if world > 1 else new_skips
-                new_skips = []
-                for reason, index, detail in skips:
-                    if (reason, index) not in seen_bad:
-                        seen_bad.add((reason, index))
-                        bad_counts[reason] = bad_counts.get(reason, 0) + 1
-                        bad_examples.setdefault(reason, detail)
-                        if main and bad_counts[reason] <= 3:
-                            monitor.log(f"skipped a bad record ({reason}): {detail}")
-                count = max(float(totals[-1]), 1.0)
-                elapsed = time.time() - t_log
-                row = {n: float(totals[i]) / count for i, n in enumerate(names)}
-                row.update(
-                    lr=lr,
-                    grad_norm=float(grad_norm) if grad_norm is not None else float("nan"),
-                    samples_per_s=cfg.train.batch_size * steps_since / max(elapsed, 1e-9),
-                    skipped=len(seen_bad),
-                )
-                row.update(pending)
-                pending = {}
-                monitor.metrics(step, row)
-                monitor.step(steps_since, loss=row["loss"], lr=lr)
-                last_metrics = row
-                sums.zero_()
+            if t.sample_every and step % t.sample_every == 0:
+                run.sample(step)
+            if step % t.log_every == 0 or step == t.steps:
+                run.log(step, steps_since, time.time() - t_log)
                 t_log, steps_since = time.time(), 0
-
-            stopping = stop_requested()
-            if step % cfg.train.checkpoint_every == 0 or step == total or stopping:
-                save(step)
+            stopping = run.stop_requested(stop, deadline)
+            if step % t.checkpoint_every == 0 or step == t.steps or stopping:
+                run.checkpoint(step)
             if stopping:
                 break
     finally:
         stop.uninstall()
-        monitor.close()
-    stopped_by = None
-    if step < total:
-        stopped_by = signal.Signals(stop.signal).name if stop.signal is not None else "max_minutes"
-    if main and bad_counts:
-        summary = ", ".join(f"{n} {r} (e.g. {bad_examples[r]})" for r, n in sorted(bad_counts.items(), key=lambda x: -x[1]))
-        monitor.log(f"skipped {len(seen_bad)} bad record(s): {summary}")
-    accelerator.end_training()
-    return TrainResult(run.path, step, stopped_by, last_metrics)
+        run.monitor.close()
+    return run.finish(step, stop)

@@ -43,9 +43,9 @@ ModelFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 DEFAULT_RESAMPLE = {"trained": 2, "zero-shot": 3}
 # From which fraction of the decoder's steps RePaint resampling runs. The early, noisy steps decide what
 # the fill shows; the late ones its detail and how it meets the border. The trained decoder sees the
-# known pixels, so it needs no help early on, and resampling there only weakens the prompt; resampling
-# its late half measured seam 2.00 -> 1.86 with the same prompt gain (+0.272; all steps: 1.83 but
-# +0.207). Zero-shot needs the passes from the start: its network sees the known region only via x_t.
+# known pixels, so it needs no help early on, and resampling there only weakens the prompt (measured in
+# docs/EDITING.md, "Inpainting through the cascade"). Zero-shot needs the passes from the start: its
+# network sees the known region only via x_t.
 RESAMPLE_FROM = {"trained": 0.5, "zero-shot": 0.0}
 
 
@@ -83,7 +83,7 @@ class Known:
         """The same at another size. Smaller: a pixel is known when at least half of what it covers is, and
         takes the mean of its known part (the hole's values never leak in); so a thin brush stroke does
         not grow to whole 64 px pixels, and the decoder's fill meets colours that match the full-size
-        border (photo benchmark seam 2.21 -> 2.00 trained, 2.14 -> 1.96 zero-shot). Larger: upsampled
+        border (measured in docs/EDITING.md). Larger: upsampled
         bicubically, dropping the 2 px of the kept border that the resize blurs with the hole."""
         s = self.pixels.shape[-1]
         if size == s:
@@ -237,9 +237,8 @@ def conditioning(
     follows the prompt alone, 1 (and any empty prompt) continues the picture. The decoder takes its
     colours and style from this embedding, so a prompt alone, through a prior that knows one kind of
     picture, paints that kind of picture into any photo. Of the prior's `prior_candidates` samples, the
-    one nearest the kept picture is used (not the one nearest the caption, as in generation): over 4
-    seeds of the photo benchmark, seam 1.89 -> 1.87 and colour gap 38.3 -> 36.7 (trained), prompt gain
-    +0.272 -> +0.295 on the emoji test (16 candidates were worse than 4: a weak signal, see EDITING.md).
+    one nearest the kept picture is used (not the one nearest the caption, as in generation); the
+    measurements behind both choices are in docs/EDITING.md ("Quality measurement").
     """
     weight = sampling.edit_context if context_weight is None else context_weight
     if not 0.0 <= weight <= 1.0:

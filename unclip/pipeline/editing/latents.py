@@ -44,9 +44,7 @@ def text_direction(runner: CascadeRunner, from_caption: str, to_caption: str) ->
 
 
 # DDIM inversion is exact only for the plain conditional model: classifier-free guidance bends the
-# path, and the error grows with the scale. Measured with the default model (mean abs error, 0-255, of
-# the inverted photo decoded back at 64 px; astronaut / cat / coffee): guidance 1: 34 / 26 / 51;
-# 3: 54 / 47 / 62; 5: 86 / 75 / 74 (a variation, fresh noise: 106 / 77 / 66).
+# path, and the error grows with the scale (measured in docs/EDITING.md, "interpolate").
 INVERSION_GUIDANCE = 1.0
 
 

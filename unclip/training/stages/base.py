@@ -27,7 +27,6 @@ class Stage:
 
     name = ""
     metric_names: tuple[str, ...] = ()  # per-sample metrics `loss` returns besides the loss
-    find_unused_parameters = False
     # Classes of the network's repeated blocks: FSDP's unit per block (TRANSFORMER_BASED_WRAP). Each must
     # only ever be called through its forward (a unit's parameters are gathered in its forward hook).
     fsdp_blocks: tuple[str, ...] = ()

@@ -82,10 +82,6 @@ class UpsamplerStage(Stage):
     fsdp_blocks = ("ResBlock",)
 
     @property
-    def find_unused_parameters(self) -> bool:  # type: ignore[override]
-        return self.stage_cfg.model.separate_last_step
-
-    @property
     def component(self) -> str:
         m: UpsamplerConfig = self.stage_cfg.model
         return f"upsampler_{m.high_res}" + ("_inpaint" if m.inpainting else "")
