@@ -31,41 +31,75 @@ def build_diffusers(tokenizer):  # type: ignore[no-untyped-def]
     torch.manual_seed(0)
     text_encoder = CLIPTextModelWithProjection(
         CLIPTextConfig(
-            vocab_size=len(tokenizer), hidden_size=256, intermediate_size=1024, num_hidden_layers=4,
-            num_attention_heads=4, max_position_embeddings=77, projection_dim=256,
-            bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+            vocab_size=len(tokenizer),
+            hidden_size=256,
+            intermediate_size=1024,
+            num_hidden_layers=4,
+            num_attention_heads=4,
+            max_position_embeddings=77,
+            projection_dim=256,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
             pad_token_id=tokenizer.pad_token_id,
         )
     )
     prior = PriorTransformer(
-        num_attention_heads=4, attention_head_dim=64, num_layers=6, embedding_dim=256,
-        num_embeddings=77, additional_embeddings=4,
+        num_attention_heads=4,
+        attention_head_dim=64,
+        num_layers=6,
+        embedding_dim=256,
+        num_embeddings=77,
+        additional_embeddings=4,
     )
     text_proj = UnCLIPTextProjModel(
         clip_extra_context_tokens=4, clip_embeddings_dim=256, time_embed_dim=256, cross_attention_dim=256
     )
     decoder = UNet2DConditionModel(
-        sample_size=64, layers_per_block=2, block_out_channels=(64, 128, 192, 256),
+        sample_size=64,
+        layers_per_block=2,
+        block_out_channels=(64, 128, 192, 256),
         down_block_types=("ResnetDownsampleBlock2D",) + ("SimpleCrossAttnDownBlock2D",) * 3,
         up_block_types=("SimpleCrossAttnUpBlock2D",) * 3 + ("ResnetUpsampleBlock2D",),
-        mid_block_type="UNetMidBlock2DSimpleCrossAttn", in_channels=3, out_channels=6,
-        cross_attention_dim=256, class_embed_type="identity", attention_head_dim=64,
+        mid_block_type="UNetMidBlock2DSimpleCrossAttn",
+        in_channels=3,
+        out_channels=6,
+        cross_attention_dim=256,
+        class_embed_type="identity",
+        attention_head_dim=64,
         resnet_time_scale_shift="scale_shift",
     )
     super_res = UNet2DModel(
-        sample_size=256, layers_per_block=2, block_out_channels=(32, 64, 128, 256),
-        down_block_types=("ResnetDownsampleBlock2D",) * 4, up_block_types=("ResnetUpsampleBlock2D",) * 4,
-        in_channels=6, out_channels=3, add_attention=False,
+        sample_size=256,
+        layers_per_block=2,
+        block_out_channels=(32, 64, 128, 256),
+        down_block_types=("ResnetDownsampleBlock2D",) * 4,
+        up_block_types=("ResnetUpsampleBlock2D",) * 4,
+        in_channels=6,
+        out_channels=3,
+        add_attention=False,
     )
     pipe = UnCLIPPipeline(
-        prior=prior, decoder=decoder, text_encoder=text_encoder, tokenizer=tokenizer, text_proj=text_proj,
-        super_res_first=super_res, super_res_last=super_res,  # one network for every step, like ours
-        prior_scheduler=UnCLIPScheduler(variance_type="fixed_small_log", prediction_type="sample", clip_sample_range=5.0),
+        prior=prior,
+        decoder=decoder,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        text_proj=text_proj,
+        super_res_first=super_res,
+        super_res_last=super_res,  # one network for every step, like ours
+        prior_scheduler=UnCLIPScheduler(
+            variance_type="fixed_small_log", prediction_type="sample", clip_sample_range=5.0
+        ),
         decoder_scheduler=UnCLIPScheduler(variance_type="learned_range"),
         super_res_scheduler=UnCLIPScheduler(variance_type="fixed_small_log"),
     )
     pipe.set_progress_bar_config(disable=True)
-    modules = {"text_encoder": text_encoder, "prior": prior, "text_proj": text_proj, "decoder": decoder, "super_res": super_res}
+    modules = {
+        "text_encoder": text_encoder,
+        "prior": prior,
+        "text_proj": text_proj,
+        "decoder": decoder,
+        "super_res": super_res,
+    }
     return pipe, modules
 
 
@@ -79,16 +113,22 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1, help="images per call")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument(
-        "--dtype", choices=("auto", "fp32", "bf16"), default="auto",
+        "--dtype",
+        choices=("auto", "fp32", "bf16"),
+        default="auto",
         help="unclip's weights: auto = bf16 where the CPU computes bf16 natively (AVX512-BF16/AMX), else fp32",
     )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     from unclip.utils.device import auto_dtype, cpu_has_native_bf16
 
-    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "auto": auto_dtype(torch.device("cpu"))}[args.dtype]
-    print(f"CPU: native bf16 {'yes' if cpu_has_native_bf16() else 'no'}; torch {torch.__version__}; "
-          f"{torch.backends.cpu.get_cpu_capability()}; unclip runs in {dtype}")
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "auto": auto_dtype(torch.device("cpu"))}[
+        args.dtype
+    ]
+    print(
+        f"CPU: native bf16 {'yes' if cpu_has_native_bf16() else 'no'}; torch {torch.__version__}; "
+        f"{torch.backends.cpu.get_cpu_capability()}; unclip runs in {dtype}"
+    )
 
     from unclip.cascade.presets import SAMPLE_CAPTIONS
     from unclip.models.tokenizer import train_tokenizer
@@ -118,9 +158,15 @@ def main() -> None:
 
     prompts = ["a red apple on a wooden table"] * args.batch
     settings = {
-        "prior_steps": 25, "decoder_steps": 25, "upsampler_256_steps": 7, "prior_guidance": 4.0,
-        "decoder_guidance": 8.0, "prior_sampler": "ddpm", "decoder_sampler": "ddpm",
-        "upsampler_256_sampler": "ddpm", "prior_candidates": 1,
+        "prior_steps": 25,
+        "decoder_steps": 25,
+        "upsampler_256_steps": 7,
+        "prior_guidance": 4.0,
+        "decoder_guidance": 8.0,
+        "prior_sampler": "ddpm",
+        "decoder_sampler": "ddpm",
+        "upsampler_256_sampler": "ddpm",
+        "prior_candidates": 1,
     }
 
     def run_ours() -> None:
@@ -128,9 +174,16 @@ def main() -> None:
 
     def run_peer() -> None:
         with torch.inference_mode():
-            peer(prompts, prior_num_inference_steps=25, decoder_num_inference_steps=25,
-                 super_res_num_inference_steps=7, prior_guidance_scale=4.0, decoder_guidance_scale=8.0,
-                 generator=torch.Generator().manual_seed(0), output_type="np")
+            peer(
+                prompts,
+                prior_num_inference_steps=25,
+                decoder_num_inference_steps=25,
+                super_res_num_inference_steps=7,
+                prior_guidance_scale=4.0,
+                decoder_guidance_scale=8.0,
+                generator=torch.Generator().manual_seed(0),
+                output_type="np",
+            )
 
     def timed(fn) -> float:  # type: ignore[no-untyped-def]
         fn()  # warm-up
@@ -149,9 +202,13 @@ def main() -> None:
     print(f"  unclip:                   {t_ours:.2f} s  ({1 / t_ours:.3f} images/s)")
     print(f"  speed-up: {t_peer / t_ours:.2f}x")
     if dtype != torch.float32:
-        ref = build_unclip(tokenizer, torch.float32).generate_tensors(prompts[:1], size=256, seed=0, **settings)
+        ref = build_unclip(tokenizer, torch.float32).generate_tensors(
+            prompts[:1], size=256, seed=0, **settings
+        )
         got = ours.generate_tensors(prompts[:1], size=256, seed=0, **settings)
-        print(f"  {dtype} vs fp32 image difference: mean {((ref - got).abs() / 2).mean().item():.4f} in [0, 1]")
+        print(
+            f"  {dtype} vs fp32 image difference: mean {((ref - got).abs() / 2).mean().item():.4f} in [0, 1]"
+        )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The README's grid: a dozen prompts through the default model, one row per prompt.
 
-    python benchmarks/default_model_grid.py -o docs/images/default-grid.png [--size 256] [--n 3]
+python benchmarks/default_model_grid.py -o docs/images/default-grid.png [--size 256] [--n 3]
 """
 
 from __future__ import annotations
@@ -10,8 +10,18 @@ import argparse
 from PIL import Image, ImageDraw
 
 PROMPTS = [
-    "red apple", "dog face", "grinning face with star eyes", "slice of pizza", "house with garden", "rocket",
-    "cat face", "sun behind cloud", "blue heart", "crescent moon", "high-heeled shoe", "t-shirt",
+    "red apple",
+    "dog face",
+    "grinning face with star eyes",
+    "slice of pizza",
+    "house with garden",
+    "rocket",
+    "cat face",
+    "sun behind cloud",
+    "blue heart",
+    "crescent moon",
+    "high-heeled shoe",
+    "t-shirt",
 ]
 
 
@@ -23,8 +33,12 @@ def main() -> None:
     ap.add_argument("--cell", type=int, default=128, help="cell size in the grid")
     ap.add_argument("--n", type=int, default=3, help="images per prompt")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--dtype", choices=("auto", "fp32", "bf16"), default="fp32",
-                    help="CPU precision (default fp32, as on CPUs without native bf16; auto: bf16 where the CPU has it)")
+    ap.add_argument(
+        "--dtype",
+        choices=("auto", "fp32", "bf16"),
+        default="fp32",
+        help="CPU precision (default fp32, as on CPUs without native bf16; auto: bf16 where the CPU has it)",
+    )
     args = ap.parse_args()
     # No output check: NudeNet now and then flags a colour blob, and a refusal would end the run; the
     # grid is looked at before it is committed.

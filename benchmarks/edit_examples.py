@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=None, help="model directory (default: the embedded default model)")
     p.add_argument("--out", default="docs/images/edit-examples.png", help="the edits picture ('' to skip)")
-    p.add_argument("--vary-out", default="docs/images/vary-examples.png", help="the variations picture ('' to skip)")
+    p.add_argument(
+        "--vary-out", default="docs/images/vary-examples.png", help="the variations picture ('' to skip)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=int, default=256)
     args = p.parse_args(argv)

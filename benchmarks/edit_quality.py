@@ -66,7 +66,9 @@ def measurement_policy():  # type: ignore[no-untyped-def]
     default model's soft colour blobs ~0.5 "exposed", and one refused output would end the run."""
     from unclip.safety import Policy
 
-    return Policy.from_mapping({"categories": {"faces": {"action": "allow"}, "sexual": {"images": ["upload"]}}})
+    return Policy.from_mapping(
+        {"categories": {"faces": {"action": "allow"}, "sexual": {"images": ["upload"]}}}
+    )
 
 
 def load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -157,7 +159,9 @@ def run_variations(pipe, args: argparse.Namespace, settings: dict) -> list[dict]
     rows = []
     for name, seed in itertools.product(args.images.split(","), range(args.seeds)):
         i = names.index(name)
-        outs = pipe.vary(images[name], n=args.variations, size=args.size, seed=seed, keep=args.vary_keep, **settings)
+        outs = pipe.vary(
+            images[name], n=args.variations, size=args.size, seed=seed, keep=args.vary_keep, **settings
+        )
         with torch.inference_mode():
             e = pipe.cascade.clip.embed_pil(outs).float()
             sims = (e / e.norm(dim=-1, keepdim=True)) @ sources.T  # [n, photos]
@@ -261,9 +265,13 @@ def summarise(
             rs = [r for r in vary if r["image"] == name]
             misses = sorted({r["nearest_other"] for r in rs if r["to_source"] <= r["to_other_max"]})
             won = sum(r["to_source"] > r["to_other_max"] for r in rs)
-            parts.append(f"{name} {won}/{len(rs)}" + (f" (the rest nearer {', '.join(misses)})" if misses else ""))
+            parts.append(
+                f"{name} {won}/{len(rs)}" + (f" (the rest nearer {', '.join(misses)})" if misses else "")
+            )
         detail = "; ".join(parts)
-        check("vary", closer == len(vary), f"{closer}/{len(vary)} variations closest to their source: {detail}")
+        check(
+            "vary", closer == len(vary), f"{closer}/{len(vary)} variations closest to their source: {detail}"
+        )
         spreads = [r["spread"] for r in vary if r["spread"] == r["spread"]]  # n >= 2 only
         if spreads:
             check(
@@ -287,8 +295,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", default=None, help="model directory (default: the embedded default model)")
     p.add_argument("--tiny", action="store_true", help="random tiny cascade: checks the script, not quality")
     p.add_argument("--device", default=None)
-    p.add_argument("--dtype", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
-                   help="auto: fp16 on GPUs, bf16 on CPUs that have it natively, else fp32")
+    p.add_argument(
+        "--dtype",
+        choices=("auto", "fp32", "bf16", "fp16"),
+        default="auto",
+        help="auto: fp16 on GPUs, bf16 on CPUs that have it natively, else fp32",
+    )
     p.add_argument("--size", type=int, default=256, choices=(256, 512, 1024))
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--methods", default="trained,zero-shot")
@@ -325,7 +337,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="edits' embedding: prompt (0) .. kept picture (1); default the model's edit_context",
     )
     p.add_argument("--steps", type=int, default=None, help="override every stage's step count (quick runs)")
-    p.add_argument("--decoder-guidance", type=float, default=None, help="override the decoder's guidance scale")
+    p.add_argument(
+        "--decoder-guidance", type=float, default=None, help="override the decoder's guidance scale"
+    )
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", default=None, help="write all rows and the summary here")
     return p.parse_args(argv)

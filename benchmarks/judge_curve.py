@@ -45,7 +45,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True)
     ap.add_argument("--decoder", action="append", required=True, metavar="LABEL:SAMPLES=PATH")
-    ap.add_argument("--model", default=None, help="model directory for CLIP, prior, sampling (default: embedded)")
+    ap.add_argument(
+        "--model", default=None, help="model directory for CLIP, prior, sampling (default: embedded)"
+    )
     ap.add_argument("--judge", default=None)
     ap.add_argument("--concepts", type=int, default=100, help="per split (seen, unseen)")
     ap.add_argument("--seed", type=int, default=0)
@@ -60,16 +62,24 @@ def main() -> None:
     # research measurement of the model itself (as `unclip eval --no-safety`)
     pipe = UnCLIP.from_pretrained(args.model, device="cpu", dtype=dtype, safety=False)
     rows = []
-    print(f"{'decoder':32s} {'samples':>9s}  recon seen t1/t5   recon unseen t1/t5   text seen t1/t5   text unseen t1/t5   s")
+    print(
+        f"{'decoder':32s} {'samples':>9s}  recon seen t1/t5   recon unseen t1/t5   text seen t1/t5   text unseen t1/t5   s"
+    )
     for spec in args.decoder:
         label_samples, path = spec.split("=", 1)
         label, samples = label_samples.rsplit(":", 1)
         state = decoder_state(Path(path))
         pipe.cascade.decoder.load_state_dict({k: v.to(dtype) for k, v in state.items()})
         # what `unclip eval` computes: text to image and reconstruction, judged (plus the CLIP figures)
-        report = evaluate(pipe, args.data, per_split=args.concepts, size=64, seed=args.seed, batch=args.batch,
-                          judge=judge)
-        row: dict = {"decoder": label, "samples": int(samples), "path": path, "seconds": round(report.seconds, 1)}
+        report = evaluate(
+            pipe, args.data, per_split=args.concepts, size=64, seed=args.seed, batch=args.batch, judge=judge
+        )
+        row: dict = {
+            "decoder": label,
+            "samples": int(samples),
+            "path": path,
+            "seconds": round(report.seconds, 1),
+        }
         for name, split in (("seen", report.seen), ("unseen", report.unseen)):
             if split is not None and split.reconstruction is not None and split.judge is not None:
                 row[f"recon_{name}"] = [split.reconstruction.top1, split.reconstruction.top5]
@@ -80,8 +90,11 @@ def main() -> None:
             v = row.get(key)
             return f"{v[0]:6.1%} / {v[1]:6.1%}" if v else "     -     "
 
-        print(f"{label:32s} {int(samples):9d}  {pair('recon_seen')}  {pair('recon_unseen')}    "
-              f"{pair('text_seen')}  {pair('text_unseen')}  {row['seconds']:.0f}", flush=True)
+        print(
+            f"{label:32s} {int(samples):9d}  {pair('recon_seen')}  {pair('recon_unseen')}    "
+            f"{pair('text_seen')}  {pair('text_unseen')}  {row['seconds']:.0f}",
+            flush=True,
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
 

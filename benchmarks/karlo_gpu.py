@@ -189,7 +189,11 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--skip-speed", action="store_true")
-    ap.add_argument("--speed-only", action="store_true", help="only the speed comparison (short leases; it casts the nets, so the fp32 checks cannot follow)")
+    ap.add_argument(
+        "--speed-only",
+        action="store_true",
+        help="only the speed comparison (short leases; it casts the nets, so the fp32 checks cannot follow)",
+    )
     ap.add_argument(
         "--speed-dtype", choices=("fp16", "bf16", "fp32"), default="fp16", help="fp32 for a CPU dry run"
     )

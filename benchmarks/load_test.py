@@ -32,7 +32,13 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
-PROMPTS = ["a red apple", "a blue car", "a cat sitting on a mat", "a boat on the sea at sunset", "a bowl of soup"]
+PROMPTS = [
+    "a red apple",
+    "a blue car",
+    "a cat sitting on a mat",
+    "a boat on the sea at sunset",
+    "a bowl of soup",
+]
 
 
 @dataclass
@@ -40,7 +46,9 @@ class Tally:
     ok: int = 0
     images: int = 0
     rate_limited: int = 0
-    refused: int = 0  # 400 content_policy_violation: a documented answer (a generated image refused by the policy)
+    refused: int = (
+        0  # 400 content_policy_violation: a documented answer (a generated image refused by the policy)
+    )
     server_errors: int = 0
     invalid: int = 0
     transport_errors: int = 0
@@ -64,11 +72,17 @@ def _error_code(r: httpx.Response) -> str | None:
         return None
 
 
-async def client_loop(http: httpx.AsyncClient, deadline: float, size: int, n: int, tally: Tally, index: int) -> None:
+async def client_loop(
+    http: httpx.AsyncClient, deadline: float, size: int, n: int, tally: Tally, index: int
+) -> None:
     i = 0
     while time.monotonic() < deadline:
-        body = {"prompt": PROMPTS[(index + i) % len(PROMPTS)], "n": n, "size": f"{size}x{size}",
-                "response_format": "b64_json"}
+        body = {
+            "prompt": PROMPTS[(index + i) % len(PROMPTS)],
+            "n": n,
+            "size": f"{size}x{size}",
+            "response_format": "b64_json",
+        }
         i += 1
         start = time.monotonic()
         try:
@@ -93,7 +107,9 @@ async def client_loop(http: httpx.AsyncClient, deadline: float, size: int, n: in
             if not ok:
                 tally.invalid += 1
                 tally.problems.append("429 without OpenAI body or retry-after")
-            await asyncio.sleep(min(float(r.headers.get("retry-after", 1)), max(0.0, deadline - time.monotonic())))
+            await asyncio.sleep(
+                min(float(r.headers.get("retry-after", 1)), max(0.0, deadline - time.monotonic()))
+            )
         elif r.status_code == 400 and _error_code(r) == "content_policy_violation":
             tally.refused += 1
             tally.problems.append(f"refused by the content policy: {body['prompt']!r}")
@@ -105,7 +121,9 @@ async def client_loop(http: httpx.AsyncClient, deadline: float, size: int, n: in
             tally.problems.append(f"{r.status_code}: {r.text[:200]}")
 
 
-async def run_load(url: str, key: str, clients: int, duration: float, size: int, n: int) -> tuple[Tally, float]:
+async def run_load(
+    url: str, key: str, clients: int, duration: float, size: int, n: int
+) -> tuple[Tally, float]:
     tally = Tally()
     limits = httpx.Limits(max_connections=clients + 4, max_keepalive_connections=clients + 4)
     headers = {"authorization": f"Bearer {key}"}
@@ -147,18 +165,39 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(args: argparse.Namespace, model_dir: str, data_dir: str, batching: bool) -> tuple[subprocess.Popen, str]:
+def start_server(
+    args: argparse.Namespace, model_dir: str, data_dir: str, batching: bool
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     cmd = [
-        sys.executable, "-m", "unclip.cli.main", "serve", "--model", model_dir, "--port", str(port),
-        "--data-dir", data_dir, "--steps-preset", args.steps_preset, "--max-queue", str(args.max_queue),
-        "--log-level", "warning", "--device", args.device,
-        "--waive-check", "nudity",  # the nudity detector is optional (AGPL-3.0 licence file); it runs if installed
+        sys.executable,
+        "-m",
+        "unclip.cli.main",
+        "serve",
+        "--model",
+        model_dir,
+        "--port",
+        str(port),
+        "--data-dir",
+        data_dir,
+        "--steps-preset",
+        args.steps_preset,
+        "--max-queue",
+        str(args.max_queue),
+        "--log-level",
+        "warning",
+        "--device",
+        args.device,
+        "--waive-check",
+        "nudity",  # the nudity detector is optional (AGPL-3.0 licence file); it runs if installed
     ]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
-    cmd += ["--max-batch-images", str(args.max_batch), "--batch-wait-ms", str(args.batch_wait_ms)] if batching else [
-        "--max-batch-images", "1", "--batch-wait-ms", "0"]
+    cmd += (
+        ["--max-batch-images", str(args.max_batch), "--batch-wait-ms", str(args.batch_wait_ms)]
+        if batching
+        else ["--max-batch-images", "1", "--batch-wait-ms", "0"]
+    )
     if args.no_safety:
         cmd.append("--unsafe-disable-safety")
     log = open(Path(data_dir) / "server.log", "w")  # noqa: SIM115 - closed with the process
@@ -191,14 +230,20 @@ def batch_stats(url: str) -> tuple[float, float]:
 
 def report(name: str, tally: Tally, elapsed: float, rss: list[float], batches: tuple[float, float]) -> None:
     lat = sorted(tally.latencies)
-    p = (lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan"))
+    p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")
     print(f"\n== {name}")
-    print(f"  requests ok {tally.ok}, images {tally.images}, 429s {tally.rate_limited}, policy refusals {tally.refused}, 5xx {tally.server_errors}, "
-          f"invalid {tally.invalid}, transport errors {tally.transport_errors}")
-    print(f"  throughput {tally.images / elapsed:.2f} images/s, {tally.ok / elapsed:.2f} requests/s over {elapsed:.1f} s")
+    print(
+        f"  requests ok {tally.ok}, images {tally.images}, 429s {tally.rate_limited}, policy refusals {tally.refused}, 5xx {tally.server_errors}, "
+        f"invalid {tally.invalid}, transport errors {tally.transport_errors}"
+    )
+    print(
+        f"  throughput {tally.images / elapsed:.2f} images/s, {tally.ok / elapsed:.2f} requests/s over {elapsed:.1f} s"
+    )
     if lat:
-        print(f"  latency p50 {p(0.5):.2f} s, p95 {p(0.95):.2f} s, max {lat[-1]:.2f} s, "
-              f"mean {statistics.mean(lat):.2f} s")
+        print(
+            f"  latency p50 {p(0.5):.2f} s, p95 {p(0.95):.2f} s, max {lat[-1]:.2f} s, "
+            f"mean {statistics.mean(lat):.2f} s"
+        )
     if batches[0]:
         print(f"  model batches {batches[0]:.0f}, mean images per batch {batches[1]:.2f}")
     if rss:
@@ -230,7 +275,9 @@ def main() -> int:
         host = httpx.URL(args.url).host
         if host not in ("127.0.0.1", "localhost", "::1") and not host.startswith("127."):
             raise SystemExit("load tests only target loopback addresses")
-        tally, elapsed = asyncio.run(run_load(args.url, args.key, args.clients, args.duration, args.size, args.n))
+        tally, elapsed = asyncio.run(
+            run_load(args.url, args.key, args.clients, args.duration, args.size, args.n)
+        )
         report(args.url, tally, elapsed, [], batch_stats(args.url))
         return 1 if tally.server_errors or tally.invalid else 0
 
@@ -246,14 +293,19 @@ def main() -> int:
         modes = {"both": [True, False], "batching": [True], "no-batching": [False]}[args.mode]
         results = {}
         for batching in modes:
-            name = (f"dynamic batching (max {args.max_batch} images, {args.batch_wait_ms:g} ms window)"
-                    if batching else "no batching (max 1 image per model call)")
+            name = (
+                f"dynamic batching (max {args.max_batch} images, {args.batch_wait_ms:g} ms window)"
+                if batching
+                else "no batching (max 1 image per model call)"
+            )
             data_dir = tempfile.mkdtemp(dir=tmp)
             proc, url = start_server(args, model_dir, data_dir, batching)
             sampler = RssSampler(proc.pid)
             sampler.start()
             try:
-                tally, elapsed = asyncio.run(run_load(url, args.key, args.clients, args.duration, args.size, args.n))
+                tally, elapsed = asyncio.run(
+                    run_load(url, args.key, args.clients, args.duration, args.size, args.n)
+                )
                 batches = batch_stats(url)
             finally:
                 sampler.stop_event.set()
@@ -271,7 +323,10 @@ def main() -> int:
                 failed = True
         if len(results) == 2 and results[False]:
             print(f"\nbatching speed-up: {results[True] / results[False]:.2f}x images/s")
-    print("\nRESULT:", "FAIL (5xx, invalid or transport errors)" if failed else "ok (no 5xx, every response valid or 429)")
+    print(
+        "\nRESULT:",
+        "FAIL (5xx, invalid or transport errors)" if failed else "ok (no 5xx, every response valid or 429)",
+    )
     return 1 if failed else 0
 
 

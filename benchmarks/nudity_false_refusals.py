@@ -42,7 +42,9 @@ def scan(dataset: Path, size: int, threshold: float, top: int) -> list[str]:
     ok, why = detector.available()
     if not ok:
         raise SystemExit(f"the nudity check is unavailable: {why}")
-    rows = [json.loads(line) for line in (dataset / "metadata.jsonl").read_text().splitlines() if line.strip()]
+    rows = [
+        json.loads(line) for line in (dataset / "metadata.jsonl").read_text().splitlines() if line.strip()
+    ]
     t = time.perf_counter()
     total, refused, labels, scores = Counter(), Counter(), Counter(), []
     for row in rows:
@@ -62,7 +64,10 @@ def scan(dataset: Path, size: int, threshold: float, top: int) -> list[str]:
         "  by group: " + ", ".join(f"{g} {refused[g]}/{total[g]}" for g in total),
         "  by class: " + ", ".join(f"{label} {c}" for label, c in labels.most_common()),
     ]
-    lines += [f"  {s:.3f} {label:24s} {group:12s} {caption[:60]}" for s, caption, group, label in sorted(scores, reverse=True)[:top]]
+    lines += [
+        f"  {s:.3f} {label:24s} {group:12s} {caption[:60]}"
+        for s, caption, group, label in sorted(scores, reverse=True)[:top]
+    ]
     return lines
 
 

@@ -37,7 +37,9 @@ def line_ratio(image: np.ndarray, x: int, band: int) -> float:
     img = image.astype(np.float32)
     dx = np.abs(img[:, 1:] - img[:, :-1]).mean(-1)  # dx[:, j] is the pair (j, j + 1)
     cross = dx[:, x - 1].mean()
-    ref = np.concatenate([dx[:, j] for j in range(max(x - 1 - band, 0), min(x - 1 + band, dx.shape[1])) if j != x - 1])
+    ref = np.concatenate(
+        [dx[:, j] for j in range(max(x - 1 - band, 0), min(x - 1 + band, dx.shape[1])) if j != x - 1]
+    )
     return float(cross / max(ref.mean(), 1.0))
 
 
@@ -66,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--band", type=int, default=8)
     p.add_argument("--method", default="auto")
-    p.add_argument("--overlap", type=int, default=None, help="frame overlap in px (default: the library's, size/4)")
+    p.add_argument(
+        "--overlap", type=int, default=None, help="frame overlap in px (default: the library's, size/4)"
+    )
     p.add_argument("--threads", type=int, default=None)
     args = p.parse_args(argv)
     if args.threads:
@@ -89,7 +93,12 @@ def main(argv: list[str] | None = None) -> int:
         for seed in range(args.seeds):
             t = time.time()
             out = pipe.outpaint(
-                image, left=args.margin, right=args.margin, size=args.size, seed=seed, method=args.method,
+                image,
+                left=args.margin,
+                right=args.margin,
+                size=args.size,
+                seed=seed,
+                method=args.method,
                 overlap=args.overlap,
             )[0]
             arr = np.asarray(out)

@@ -32,13 +32,56 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 PROMPTS = [
-    "a red apple", "a cat face", "a blue heart", "a rocket", "a slice of pizza", "a house", "a sun behind a cloud",
-    "a dog face", "a running shoe", "a t-shirt", "a crescent moon", "a grinning face", "a green tree", "a yellow star",
-    "a banana", "a birthday cake", "a car", "a fish", "a flower", "a guitar", "a hamburger", "an ice cream",
-    "a key", "a lemon", "a mountain", "a panda face", "a penguin", "a rainbow", "a rose", "a snowman",
-    "a strawberry", "a tomato", "an umbrella", "a watermelon", "a whale", "a bicycle", "a book", "a camera",
-    "a clock", "a crown", "a diamond", "an egg", "a fire", "a ghost", "a gift box", "a hot air balloon",
-    "a lightning bolt", "a mushroom", "an owl", "a pineapple",
+    "a red apple",
+    "a cat face",
+    "a blue heart",
+    "a rocket",
+    "a slice of pizza",
+    "a house",
+    "a sun behind a cloud",
+    "a dog face",
+    "a running shoe",
+    "a t-shirt",
+    "a crescent moon",
+    "a grinning face",
+    "a green tree",
+    "a yellow star",
+    "a banana",
+    "a birthday cake",
+    "a car",
+    "a fish",
+    "a flower",
+    "a guitar",
+    "a hamburger",
+    "an ice cream",
+    "a key",
+    "a lemon",
+    "a mountain",
+    "a panda face",
+    "a penguin",
+    "a rainbow",
+    "a rose",
+    "a snowman",
+    "a strawberry",
+    "a tomato",
+    "an umbrella",
+    "a watermelon",
+    "a whale",
+    "a bicycle",
+    "a book",
+    "a camera",
+    "a clock",
+    "a crown",
+    "a diamond",
+    "an egg",
+    "a fire",
+    "a ghost",
+    "a gift box",
+    "a hot air balloon",
+    "a lightning bolt",
+    "a mushroom",
+    "an owl",
+    "a pineapple",
 ]
 
 
@@ -46,8 +89,13 @@ def generate(n: int, size: int, steps: int) -> list[Image.Image]:
     from unclip.pipeline.unclip_pipeline import UnCLIP
 
     pipe = UnCLIP.from_pretrained(device="cpu", safety=False)
-    settings = {"prior_steps": steps, "decoder_steps": steps, "upsampler_256_steps": max(2, steps // 3),
-                "upsampler_1024_steps": max(2, steps // 3), "prior_candidates": 1}
+    settings = {
+        "prior_steps": steps,
+        "decoder_steps": steps,
+        "upsampler_256_steps": max(2, steps // 3),
+        "upsampler_1024_steps": max(2, steps // 3),
+        "prior_candidates": 1,
+    }
     images: list[Image.Image] = []
     seed = 0
     while len(images) < n:
@@ -99,12 +147,16 @@ def sd_reference(images: list[Image.Image]) -> dict[str, int]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--size", type=int, default=256, choices=(256, 512, 1024))
     parser.add_argument("--steps", type=int, default=10, help="prior and decoder steps (upsamplers: a third)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--key-folder", default=None, help="where the signing key is made (default: a temp folder)")
+    parser.add_argument(
+        "--key-folder", default=None, help="where the signing key is made (default: a temp folder)"
+    )
     args = parser.parse_args()
 
     import tempfile
@@ -152,27 +204,48 @@ def main() -> int:
         counts["unmarked"] += wm.read(image).present
         pixels = np.asarray(decoded).copy()
         pixels[i % decoded.height, (7 * i) % decoded.width] ^= 1  # one pixel, one bit
-        counts["tampered"] += verify_bytes(replace_pixels(data, Image.fromarray(pixels))).manifest.state == "tampered"
+        counts["tampered"] += (
+            verify_bytes(replace_pixels(data, Image.fromarray(pixels))).manifest.state == "tampered"
+        )
     reference = sd_reference(images)
 
     n = len(images)
-    cpu = Path("/proc/cpuinfo").read_text().split("model name")[1].split(":")[1].split("\n")[0].strip() \
-        if Path("/proc/cpuinfo").exists() else "?"
-    print(f"provenance of {n} default-model outputs at {args.size} px (prior/decoder {args.steps} steps; "
-          f"generated in {gen_s:.0f} s), {args.threads} threads, {cpu}")
+    cpu = (
+        Path("/proc/cpuinfo").read_text().split("model name")[1].split(":")[1].split("\n")[0].strip()
+        if Path("/proc/cpuinfo").exists()
+        else "?"
+    )
+    print(
+        f"provenance of {n} default-model outputs at {args.size} px (prior/decoder {args.steps} steps; "
+        f"generated in {gen_s:.0f} s), {args.threads} threads, {cpu}"
+    )
     print(f"{'':44s} {'unclip (dwtDctSvd 48)':>22s} {'SD config (dwtDct 36)':>22s}")
-    print(f"{'watermark read back, untouched':44s} {counts['clean']:>17d}/{n:<4d} {reference['clean']:>17d}/{n:<4d}")
-    print(f"{'watermark read back after JPEG quality 80':44s} {counts['jpeg80']:>17d}/{n:<4d} {reference['jpeg80']:>17d}/{n:<4d}")
-    print(f"{'watermark read back after a 50% resize':44s} {counts['half']:>17d}/{n:<4d} {reference['half']:>17d}/{n:<4d}")
-    print(f"  bits matched (of {wm.BITS}; {wm.MIN_MATCH} needed): JPEG min {min(jpeg_bits)} median "
-          f"{statistics.median(jpeg_bits):.0f}; resize min {min(half_bits)} median {statistics.median(half_bits):.0f}")
+    print(
+        f"{'watermark read back, untouched':44s} {counts['clean']:>17d}/{n:<4d} {reference['clean']:>17d}/{n:<4d}"
+    )
+    print(
+        f"{'watermark read back after JPEG quality 80':44s} {counts['jpeg80']:>17d}/{n:<4d} {reference['jpeg80']:>17d}/{n:<4d}"
+    )
+    print(
+        f"{'watermark read back after a 50% resize':44s} {counts['half']:>17d}/{n:<4d} {reference['half']:>17d}/{n:<4d}"
+    )
+    print(
+        f"  bits matched (of {wm.BITS}; {wm.MIN_MATCH} needed): JPEG min {min(jpeg_bits)} median "
+        f"{statistics.median(jpeg_bits):.0f}; resize min {min(half_bits)} median {statistics.median(half_bits):.0f}"
+    )
     print(f"watermark found in the UNMARKED outputs (false positives): {counts['unmarked']}/{n}")
-    print(f"C2PA manifests valid by c2pa's reader: {counts['c2pa_valid']}/{n}; "
-          f"one pixel changed after signing reported tampered: {counts['tampered']}/{n}")
-    print(f"time per image: plain PNG encode median {statistics.median(plain_ms):.1f} ms; marked and signed PNG "
-          f"median {statistics.median(marked_ms):.1f} ms (mean {statistics.mean(marked_ms):.1f}, max "
-          f"{max(marked_ms):.1f}); of which the watermark median {statistics.median(embed_ms):.1f} ms")
-    print(f"marking adds per image: median {statistics.median(marked_ms) - statistics.median(plain_ms):.1f} ms")
+    print(
+        f"C2PA manifests valid by c2pa's reader: {counts['c2pa_valid']}/{n}; "
+        f"one pixel changed after signing reported tampered: {counts['tampered']}/{n}"
+    )
+    print(
+        f"time per image: plain PNG encode median {statistics.median(plain_ms):.1f} ms; marked and signed PNG "
+        f"median {statistics.median(marked_ms):.1f} ms (mean {statistics.mean(marked_ms):.1f}, max "
+        f"{max(marked_ms):.1f}); of which the watermark median {statistics.median(embed_ms):.1f} ms"
+    )
+    print(
+        f"marking adds per image: median {statistics.median(marked_ms) - statistics.median(plain_ms):.1f} ms"
+    )
     return 0
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 PROMPT = "a red apple"
 
 # Runs in a fresh interpreter: the phases of one generate, each timed (wrappers only measure).
-BREAKDOWN = r'''
+BREAKDOWN = r"""
 import sys, time
 t = time.perf_counter()
 marks = []
@@ -72,7 +72,7 @@ images[0].save(OUT)
 mark("write the PNG")
 print("PHASES", repr(marks))
 print("LOAD", repr(dict(parts, **{"build the networks (random init) + tokenizer": build})), repr(str(pipe.dtype)))
-'''
+"""
 
 
 def cpu_name() -> str:
@@ -96,15 +96,19 @@ def timed_run(cmd: list[str], cwd: str) -> tuple[float, float]:
 
 def summary(name: str, runs: list[tuple[float, float]]) -> None:
     walls, cpus = [w for w, _ in runs], [c for _, c in runs]
-    print(f"{name}: wall min {min(walls):.2f} s, median {statistics.median(walls):.2f} s; "
-          f"CPU min {min(cpus):.2f} s, median {statistics.median(cpus):.2f} s ({len(runs)} runs)")
+    print(
+        f"{name}: wall min {min(walls):.2f} s, median {statistics.median(walls):.2f} s; "
+        f"CPU min {min(cpus):.2f} s, median {statistics.median(cpus):.2f} s ({len(runs)} runs)"
+    )
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--size", type=int, default=256, choices=(64, 256, 512, 1024))
-    ap.add_argument("--target", type=float, default=4.0, help="seconds the whole process should take (default 4)")
+    ap.add_argument(
+        "--target", type=float, default=4.0, help="seconds the whole process should take (default 4)"
+    )
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores, {cpu_name()}; load average {os.getloadavg()[0]:.1f} at start")
     with tempfile.TemporaryDirectory() as tmp:
@@ -115,10 +119,16 @@ def main() -> int:
         summary(f"unclip generate --size {args.size} (whole process)", runs)
 
         components = [] if args.size <= 256 else ["upsampler_1024"]
-        code = BREAKDOWN.replace("PROMPT", repr(PROMPT)).replace("COMPONENTS", repr(components)) \
-            .replace("SIZE", str(args.size)).replace("OUT", repr(str(Path(tmp) / "breakdown.png")))
+        code = (
+            BREAKDOWN.replace("PROMPT", repr(PROMPT))
+            .replace("COMPONENTS", repr(components))
+            .replace("SIZE", str(args.size))
+            .replace("OUT", repr(str(Path(tmp) / "breakdown.png")))
+        )
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", code], cwd=tmp, capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", code], cwd=tmp, capture_output=True, text=True, check=True
+        )
         whole = time.perf_counter() - start
     phases = load = dtype = None
     for line in proc.stdout.splitlines():
@@ -137,8 +147,10 @@ def main() -> int:
                 print(f"           {part_s:6.2f} s  {part}")
     print(f"  {whole - accounted:6.2f} s  interpreter start-up and exit")
     best = min(w for w, _ in runs)
-    print(f"\nwhole process, best of {args.runs}: {best:.2f} s (target {args.target:.1f} s): "
-          f"{'PASS' if best < args.target else 'FAIL'}")
+    print(
+        f"\nwhole process, best of {args.runs}: {best:.2f} s (target {args.target:.1f} s): "
+        f"{'PASS' if best < args.target else 'FAIL'}"
+    )
     return 0
 
 

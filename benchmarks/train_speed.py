@@ -41,11 +41,27 @@ def make_data(root: Path, n: int, size: int) -> Path:
     return root
 
 
-def run_stage(stage: str, root: Path, data: Path, batch: int, steps: int, threads: int, upsampler: int = 256) -> float:
-    cfg = example_config(stage, "bench", str(data), str(root / f"{stage}{upsampler if stage == 'upsampler' else ''}"),
-                         str(root / "clip"), upsampler=upsampler)
-    cfg["train"].update(steps=steps, batch_size=batch, log_every=1, checkpoint_every=steps, sample_every=0,
-                        progress=False, tensorboard=False, threads=threads)
+def run_stage(
+    stage: str, root: Path, data: Path, batch: int, steps: int, threads: int, upsampler: int = 256
+) -> float:
+    cfg = example_config(
+        stage,
+        "bench",
+        str(data),
+        str(root / f"{stage}{upsampler if stage == 'upsampler' else ''}"),
+        str(root / "clip"),
+        upsampler=upsampler,
+    )
+    cfg["train"].update(
+        steps=steps,
+        batch_size=batch,
+        log_every=1,
+        checkpoint_every=steps,
+        sample_every=0,
+        progress=False,
+        tensorboard=False,
+        threads=threads,
+    )
     cfg["data"].update(num_workers=1, min_image_size=32)
     if stage == "clip":
         cfg["clip"]["vocab_size"] = 1024
@@ -73,11 +89,16 @@ def main() -> None:
         for stage in stages:
             t = time.time()
             if stage.startswith("upsampler"):
-                rate = run_stage("upsampler", root, data, args.batch, args.steps, args.threads, int(stage.split("_")[1]))
+                rate = run_stage(
+                    "upsampler", root, data, args.batch, args.steps, args.threads, int(stage.split("_")[1])
+                )
             else:
                 rate = run_stage(stage, root, data, args.batch, args.steps, args.threads)
             results[stage] = rate
-            print(f"{stage:16s} {rate:8.2f} samples/s   (batch {args.batch}, {time.time() - t:.0f} s incl. set-up)", flush=True)
+            print(
+                f"{stage:16s} {rate:8.2f} samples/s   (batch {args.batch}, {time.time() - t:.0f} s incl. set-up)",
+                flush=True,
+            )
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")
 
 

@@ -66,11 +66,19 @@ async def send_all(url: str, image: bytes, mask: bytes, uploads: int) -> Counter
     async def one(http: httpx.AsyncClient, i: int) -> int:
         if i % 2:
             files = {"image": ("upload", image, "application/octet-stream")}
-            r = await http.post("/v1/images/variations", files=files, data={"size": "256x256", "response_format": "b64_json"})
+            r = await http.post(
+                "/v1/images/variations", files=files, data={"size": "256x256", "response_format": "b64_json"}
+            )
         else:
-            files = {"image": ("upload", image, "application/octet-stream"), "mask": ("upload", mask, "application/octet-stream")}
-            r = await http.post("/v1/images/edits", files=files,
-                                data={"prompt": "a boat", "size": "256x256", "response_format": "b64_json"})
+            files = {
+                "image": ("upload", image, "application/octet-stream"),
+                "mask": ("upload", mask, "application/octet-stream"),
+            }
+            r = await http.post(
+                "/v1/images/edits",
+                files=files,
+                data={"prompt": "a boat", "size": "256x256", "response_format": "b64_json"},
+            )
         return r.status_code
 
     limits = httpx.Limits(max_connections=uploads + 4)
@@ -91,8 +99,22 @@ def main() -> int:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     data_dir = tempfile.mkdtemp(prefix="unclip-upload-bench-")
-    cmd = [sys.executable, "-m", "unclip.cli.main", "serve", "--port", str(port), "--steps-preset", "fastest",
-           "--data-dir", data_dir, "--max-queue", str(args.uploads + 8), "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "unclip.cli.main",
+        "serve",
+        "--port",
+        str(port),
+        "--steps-preset",
+        "fastest",
+        "--data-dir",
+        data_dir,
+        "--max-queue",
+        str(args.uploads + 8),
+        "--log-level",
+        "warning",
+    ]
     if args.model:
         cmd += ["--model", args.model]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -128,11 +150,15 @@ def main() -> int:
             proc.kill()
     above = peak - idle
     print(f"machine: {os.cpu_count()} cores, {cpu_name()}")
-    print(f"uploads: {args.uploads} at once, {args.side}x{args.side} declared, files {len(image) / 1024:.0f} KB "
-          f"(image) and {len(mask) / 1024:.0f} KB (mask); half edits with a mask, half variations; 256x256 out")
+    print(
+        f"uploads: {args.uploads} at once, {args.side}x{args.side} declared, files {len(image) / 1024:.0f} KB "
+        f"(image) and {len(mask) / 1024:.0f} KB (mask); half edits with a mask, half variations; 256x256 out"
+    )
     print(f"answers: {dict(sorted(codes.items()))} in {elapsed:.1f} s")
-    print(f"server RSS: idle {idle:.0f} MB, peak {peak:.0f} MB, peak above idle {above:.0f} MB "
-          f"(limit {args.limit_gb * 1024:.0f} MB)")
+    print(
+        f"server RSS: idle {idle:.0f} MB, peak {peak:.0f} MB, peak above idle {above:.0f} MB "
+        f"(limit {args.limit_gb * 1024:.0f} MB)"
+    )
     ok = above <= args.limit_gb * 1024 and set(codes) == {200}
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1

@@ -39,7 +39,9 @@ def convert(src: Path, dst: Path, lossy: bool) -> int:
             rgb.save(dst / row["file"], "JPEG", quality=95)
         else:
             row["file"] = f"{stem}.webp"
-            rgb.save(dst / row["file"], "WEBP", lossless=True, quality=100, method=4)  # method 6: 22x slower, no smaller here
+            rgb.save(
+                dst / row["file"], "WEBP", lossless=True, quality=100, method=4
+            )  # method 6: 22x slower, no smaller here
         rows.append(json.dumps(row, ensure_ascii=False))
     (dst / "metadata.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
     for name in ("ATTRIBUTION.md", "summary.json"):

@@ -34,7 +34,10 @@ def slim(run: Path) -> None:
             old.rmdir()
     # The live weights with the EMA parameters laid over them (buffers such as the prior's embedding
     # statistics are not averaged and stay as they are, in full precision).
-    ema = {k: v.to(torch.float16) if v.is_floating_point() else v for k, v in load_file(str(ckpt / "ema.safetensors")).items()}
+    ema = {
+        k: v.to(torch.float16) if v.is_floating_point() else v
+        for k, v in load_file(str(ckpt / "ema.safetensors")).items()
+    }
     merged = {**load_file(str(ckpt / "model.safetensors")), **ema}
     for name in ("model.safetensors", "ema.safetensors", "optimizer.safetensors", "rng.safetensors"):
         (ckpt / name).unlink(missing_ok=True)
@@ -49,12 +52,18 @@ def main(runs_dir: str, out_dir: str) -> None:
     with tarfile.open(tar_path, "w") as tar:
         for run in runs:
             slim(run)
-            tar.add(run, arcname=run.name, filter=lambda t: None if "/samples" in t.name or "/tensorboard" in t.name else t)
+            tar.add(
+                run,
+                arcname=run.name,
+                filter=lambda t: None if "/samples" in t.name or "/tensorboard" in t.name else t,
+            )
     data = tar_path.read_bytes()
     out = Path(out_dir)
     for i in range(0, len(data), PART_BYTES):
         (out / f"runs.tar.part-{i // PART_BYTES:02d}").write_bytes(data[i : i + PART_BYTES])
-    print(f"packed {len(runs)} runs: {len(data) / 1e6:.1f} MB in {(len(data) + PART_BYTES - 1) // PART_BYTES} parts")
+    print(
+        f"packed {len(runs)} runs: {len(data) / 1e6:.1f} MB in {(len(data) + PART_BYTES - 1) // PART_BYTES} parts"
+    )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,20 @@ ALLOWED: dict[str, set[str]] = {
     "convert": UTILS | {"cascade", "models", "diffusion"},
     "evaluation": UTILS | {"pipeline", "cascade", "models", "diffusion", "data", "safety"},
     "server": UTILS | {"pipeline", "cascade", "safety", "provenance"},
-    "cli": UTILS | {"pipeline", "cascade", "models", "diffusion", "data", "safety", "provenance", "training",
-                    "convert", "evaluation", "server"},
+    "cli": UTILS
+    | {
+        "pipeline",
+        "cascade",
+        "models",
+        "diffusion",
+        "data",
+        "safety",
+        "provenance",
+        "training",
+        "convert",
+        "evaluation",
+        "server",
+    },
 }
 PACKAGE = Path(unclip.__file__).parent
 
@@ -61,53 +73,69 @@ RULES = {"low": set(), "high": {"low"}}
 
 
 def test_the_checker_accepts_downward_imports(tmp_path):
-    pkg = _package(tmp_path, {
-        "__init__.py": "",
-        "low/__init__.py": "",
-        "low/a.py": "import os\n",
-        "high/__init__.py": "",
-        "high/b.py": "from toy.low import a\nfrom ..low.a import os\n",
-    })
+    pkg = _package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "low/__init__.py": "",
+            "low/a.py": "import os\n",
+            "high/__init__.py": "",
+            "high/b.py": "from toy.low import a\nfrom ..low.a import os\n",
+        },
+    )
     assert layer_violations(pkg, RULES) == []
     assert cycles(pkg) == []
 
 
 def test_the_checker_reports_a_forbidden_import_even_inside_a_function(tmp_path):
-    pkg = _package(tmp_path, {
-        "__init__.py": "",
-        "low/__init__.py": "",
-        "low/a.py": "def f():\n    from toy.high.b import g\n    return g\n",
-        "high/__init__.py": "",
-        "high/b.py": "def g():\n    return 1\n",
-    })
+    pkg = _package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "low/__init__.py": "",
+            "low/a.py": "def f():\n    from toy.high.b import g\n    return g\n",
+            "high/__init__.py": "",
+            "high/b.py": "def g():\n    return 1\n",
+        },
+    )
     assert layer_violations(pkg, RULES) == ["toy.low.a:2 imports toy.high.b: 'low' may not import 'high'"]
 
 
 def test_the_checker_reports_a_relative_import_upward_and_a_part_with_no_rule(tmp_path):
-    pkg = _package(tmp_path, {
-        "__init__.py": "",
-        "low/__init__.py": "from ..high import b\n",
-        "high/__init__.py": "",
-        "high/b.py": "from toy import extra\n",
-        "extra.py": "",
-    })
+    pkg = _package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "low/__init__.py": "from ..high import b\n",
+            "high/__init__.py": "",
+            "high/b.py": "from toy import extra\n",
+            "extra.py": "",
+        },
+    )
     assert layer_violations(pkg, RULES) == [
         "toy.high.b:1 imports toy.extra: 'high' may not import 'extra'",
         "toy.low:1 imports toy.high.b: 'low' may not import 'high'",
     ]
-    pkg2 = _package(tmp_path / "two", {"__init__.py": "", "new/__init__.py": "from toy.low import x\n",
-                                       "low/__init__.py": ""})
-    assert layer_violations(pkg2, RULES) == ["toy.new:1 imports toy.low: no rule for 'new' in the layer table"]
+    pkg2 = _package(
+        tmp_path / "two",
+        {"__init__.py": "", "new/__init__.py": "from toy.low import x\n", "low/__init__.py": ""},
+    )
+    assert layer_violations(pkg2, RULES) == [
+        "toy.new:1 imports toy.low: no rule for 'new' in the layer table"
+    ]
 
 
 def test_the_checker_reports_a_cycle_hidden_in_function_level_and_type_checking_imports(tmp_path):
-    pkg = _package(tmp_path, {
-        "__init__.py": "",
-        "high/__init__.py": "",
-        "high/facade.py": "def edit():\n    from toy.high.editing import run\n    return run()\n",
-        "high/editing.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from toy.high.facade import X\n",
-        "high/alone.py": "import toy.high.facade\n",
-    })
+    pkg = _package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "high/__init__.py": "",
+            "high/facade.py": "def edit():\n    from toy.high.editing import run\n    return run()\n",
+            "high/editing.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from toy.high.facade import X\n",
+            "high/alone.py": "import toy.high.facade\n",
+        },
+    )
     assert layer_violations(pkg, RULES) == []
     assert cycles(pkg) == [["toy.high.editing", "toy.high.facade"]]
     assert any(i.target == "toy.high.facade" for i in imports(pkg) if i.source == "toy.high.alone")

@@ -45,8 +45,18 @@ def commands(photo: Path, model: Path) -> dict[str, list[str]]:
     return {
         "generate": ["generate", "a red apple", *m, *FAST],
         "edit": ["edit", str(photo), "a red apple", *m, *FAST],
-        "outpaint": ["outpaint", str(photo), "a red apple", "--left", "64", "--frame-size", "64",
-                     "--model", str(model), *FAST],
+        "outpaint": [
+            "outpaint",
+            str(photo),
+            "a red apple",
+            "--left",
+            "64",
+            "--frame-size",
+            "64",
+            "--model",
+            str(model),
+            *FAST,
+        ],
         "vary": ["vary", str(photo), "-n", "1", *m, *DECODER_FAST],
         "interpolate": ["interpolate", str(photo), str(photo), "--frames", "2", *m, *DECODER_FAST],
         "textdiff": ["textdiff", str(photo), "a cat", "a dog", "--frames", "2", *m, *DECODER_FAST],
@@ -55,7 +65,9 @@ def commands(photo: Path, model: Path) -> dict[str, list[str]]:
 
 # ---------------------------------------------------------------------- output folders
 @pytest.mark.parametrize("command", ["generate", "edit", "outpaint", "vary", "interpolate", "textdiff"])
-def test_output_folder_that_is_a_file_is_refused_before_any_work(command, capsys, photo, tiny_model_dir, tmp_path):
+def test_output_folder_that_is_a_file_is_refused_before_any_work(
+    command, capsys, photo, tiny_model_dir, tmp_path
+):
     existing = tmp_path / "notes.png"
     existing.write_bytes(b"the user's file")
     argv = commands(photo, tiny_model_dir)[command] + ["-o", str(existing)]
@@ -66,15 +78,21 @@ def test_output_folder_that_is_a_file_is_refused_before_any_work(command, capsys
 def test_output_folder_that_cannot_be_created(capsys, photo, tiny_model_dir, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    fails(capsys, commands(photo, tiny_model_dir)["generate"] + ["-o", str(blocker / "out")],
-          f"-o/--out {blocker / 'out'}: cannot create the folder")
+    fails(
+        capsys,
+        commands(photo, tiny_model_dir)["generate"] + ["-o", str(blocker / "out")],
+        f"-o/--out {blocker / 'out'}: cannot create the folder",
+    )
 
 
 # ---------------------------------------------------------------------- option values
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--prior-candidates", "0"], "argument --prior-candidates: must be a whole number of at least 1, got '0'"),
+        (
+            ["--prior-candidates", "0"],
+            "argument --prior-candidates: must be a whole number of at least 1, got '0'",
+        ),
         (["--threads", "-2"], "argument --threads: must be a whole number of at least 1, got '-2'"),
         (["--threads", "0"], "argument --threads: must be a whole number of at least 1, got '0'"),
         (["--prior-guidance", "nan"], "argument --prior-guidance: must be a finite number, got 'nan'"),
@@ -103,22 +121,38 @@ def test_unavailable_cuda_device_is_named(capsys, photo, tiny_model_dir, tmp_pat
 def test_empty_generate_prompt_is_refused(prompts, capsys, tiny_model_dir, tmp_path):
     out = tmp_path / "out"
     where = "prompt 2" if len(prompts) > 1 else "prompt"
-    fails(capsys, ["generate", *prompts, "--model", str(tiny_model_dir), "-o", str(out), *FAST],
-          f"{where}: empty; describe the image to generate")
+    fails(
+        capsys,
+        ["generate", *prompts, "--model", str(tiny_model_dir), "-o", str(out), *FAST],
+        f"{where}: empty; describe the image to generate",
+    )
     assert not out.exists() or not any(out.iterdir())
 
 
 def test_prompt_that_is_not_utf8_is_refused(capsys, tiny_model_dir, tmp_path):
     prompt = b"caf\xe9".decode("utf-8", "surrogateescape")  # what Python makes of a Latin-1 argv
-    fails(capsys, ["generate", prompt, "--model", str(tiny_model_dir), "-o", str(tmp_path / "out"), *FAST],
-          "prompt: not valid UTF-8 text")
+    fails(
+        capsys,
+        ["generate", prompt, "--model", str(tiny_model_dir), "-o", str(tmp_path / "out"), *FAST],
+        "prompt: not valid UTF-8 text",
+    )
 
 
 @pytest.mark.parametrize("which", ["image", "mask"])
 def test_folder_given_as_edit_image_or_mask(which, capsys, photo, tiny_model_dir, tmp_path):
     image = tmp_path if which == "image" else photo
-    argv = ["edit", str(image), "x", "--mask", str(tmp_path), "--model", str(tiny_model_dir),
-            "-o", str(tmp_path / "out"), *FAST]
+    argv = [
+        "edit",
+        str(image),
+        "x",
+        "--mask",
+        str(tmp_path),
+        "--model",
+        str(tiny_model_dir),
+        "-o",
+        str(tmp_path / "out"),
+        *FAST,
+    ]
     fails(capsys, argv, f"{which} {tmp_path}: is a folder, not an image file")
 
 
@@ -130,8 +164,11 @@ def test_train_config_that_is_not_text(capsys, photo):
 def test_init_config_never_overwrites_without_overwrite(capsys, tmp_path):
     path = tmp_path / "prior.toml"
     path.write_text("my own config\n")
-    fails(capsys, ["train", "init-config", "prior", "-o", str(path), "--preset", "tiny"],
-          f"-o/--out {path}: already exists (pass --overwrite to replace it)")
+    fails(
+        capsys,
+        ["train", "init-config", "prior", "-o", str(path), "--preset", "tiny"],
+        f"-o/--out {path}: already exists (pass --overwrite to replace it)",
+    )
     assert path.read_text() == "my own config\n"
     assert main(["train", "init-config", "prior", "-o", str(path), "--preset", "tiny", "--overwrite"]) == 0
     assert "[prior" in path.read_text()
@@ -145,16 +182,31 @@ def test_init_config_into_a_folder_or_a_new_folder(capsys, tmp_path):
 
 
 def export_argv(model: Path, out: Path) -> list[str]:
-    return ["train", "export", "-o", str(out), "--clip", str(model), "--prior", str(model),
-            "--decoder", str(model), "--upsampler-256", str(model)]
+    return [
+        "train",
+        "export",
+        "-o",
+        str(out),
+        "--clip",
+        str(model),
+        "--prior",
+        str(model),
+        "--decoder",
+        str(model),
+        "--upsampler-256",
+        str(model),
+    ]
 
 
 def test_export_refuses_a_non_empty_folder_and_a_file(capsys, tiny_model_dir, tmp_path):
     out = tmp_path / "model"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    fails(capsys, export_argv(tiny_model_dir, out),
-          f"-o/--out {out}: already exists and is not empty (pass --overwrite to write into it)")
+    fails(
+        capsys,
+        export_argv(tiny_model_dir, out),
+        f"-o/--out {out}: already exists and is not empty (pass --overwrite to write into it)",
+    )
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
     fails(capsys, export_argv(tiny_model_dir, out / "keep.txt"), "exists and is not a folder")
 
@@ -167,7 +219,9 @@ def test_eval_checks_its_outputs_and_numbers_before_generating(capsys, tiny_mode
     fails(capsys, base + ["--json", str(report)], f"--json {report}: already exists (pass --overwrite")
     assert json.loads(report.read_text()) == {"mine": True}
     fails(capsys, base + ["--json", str(tmp_path)], f"--json {tmp_path}: is a folder")
-    fails(capsys, base + ["--save-images", str(report)], f"--save-images {report}: exists and is not a folder")
+    fails(
+        capsys, base + ["--save-images", str(report)], f"--save-images {report}: exists and is not a folder"
+    )
     fails(capsys, base + ["--batch", "0"], "argument --batch: must be a whole number of at least 1")
     fails(capsys, base + ["--prompts", "0"], "argument --prompts: must be a whole number of at least 1")
 
@@ -181,10 +235,25 @@ def test_eval_checks_its_outputs_and_numbers_before_generating(capsys, tiny_mode
     ],
 )
 def test_embed_numbers(flags, message, capsys, tiny_model_dir, tmp_path):
-    fails(capsys, ["embed", "--clip", str(tiny_model_dir), "--data", str(tmp_path), "--out", str(tmp_path / "e"),
-                   *flags], message)
+    fails(
+        capsys,
+        [
+            "embed",
+            "--clip",
+            str(tiny_model_dir),
+            "--data",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "e"),
+            *flags,
+        ],
+        message,
+    )
 
 
 def test_embed_out_that_is_a_file(capsys, photo, tiny_model_dir, tmp_path):
-    fails(capsys, ["embed", "--clip", str(tiny_model_dir), "--data", str(tmp_path), "--out", str(photo)],
-          f"--out {photo}: exists and is not a folder")
+    fails(
+        capsys,
+        ["embed", "--clip", str(tiny_model_dir), "--data", str(tmp_path), "--out", str(photo)],
+        f"--out {photo}: exists and is not a folder",
+    )

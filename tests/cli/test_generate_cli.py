@@ -8,7 +8,11 @@ FAST = ["--prior-steps", "2", "--decoder-steps", "2", "--upsampler-256-steps", "
 
 def run_cli(*args, check=True):
     proc = subprocess.run(
-        [sys.executable, "-m", "unclip.cli.main", *args], capture_output=True, text=True, timeout=600, check=False
+        [sys.executable, "-m", "unclip.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     if check:
         assert proc.returncode == 0, proc.stderr
@@ -17,8 +21,24 @@ def run_cli(*args, check=True):
 
 def test_generate_writes_pngs_of_the_requested_size(tiny_model_dir, tmp_path):
     out = tmp_path / "out"
-    proc = run_cli("generate", "a red apple", "a blue car", "-n", "2", "--size", "256", "--seed", "7",
-                   "-o", str(out), "--model", str(tiny_model_dir), "--threads", "2", *FAST)
+    proc = run_cli(
+        "generate",
+        "a red apple",
+        "a blue car",
+        "-n",
+        "2",
+        "--size",
+        "256",
+        "--seed",
+        "7",
+        "-o",
+        str(out),
+        "--model",
+        str(tiny_model_dir),
+        "--threads",
+        "2",
+        *FAST,
+    )
     paths = proc.stdout.split()
     assert len(paths) == 4
     for p in paths:
@@ -36,8 +56,18 @@ def test_same_seed_reproduces_files(tiny_model_dir, tmp_path):
 
 def test_help_documents_every_option():
     text = run_cli("generate", "--help").stdout
-    for flag in ("-n", "--size", "--seed", "--out", "--model", "--device", "--dtype",
-                 "--decoder-steps", "--prior-guidance", "--upsampler-1024-sampler"):
+    for flag in (
+        "-n",
+        "--size",
+        "--seed",
+        "--out",
+        "--model",
+        "--device",
+        "--dtype",
+        "--decoder-steps",
+        "--prior-guidance",
+        "--upsampler-1024-sampler",
+    ):
         assert flag in text
     assert "generate" in run_cli("--help").stdout
 

@@ -14,10 +14,19 @@ import pytest
 DRIVER = "import sys\nfor name in {names!r}: sys.modules[name] = None\nfrom unclip.cli.main import main\nsys.exit(main(['serve']))\n"
 
 
-@pytest.mark.parametrize("missing", [("fastapi",), ("uvicorn",), ("fastapi", "uvicorn", "python_multipart", "prometheus_client")])
+@pytest.mark.parametrize(
+    "missing", [("fastapi",), ("uvicorn",), ("fastapi", "uvicorn", "python_multipart", "prometheus_client")]
+)
 def test_serve_without_the_server_extra_says_what_to_install(missing, tmp_path):
-    proc = subprocess.run([sys.executable, "-c", DRIVER.format(names=missing)], capture_output=True, text=True,
-                          check=False, timeout=120, cwd=tmp_path, env={**os.environ, "UNCLIP_DATA_DIR": str(tmp_path)})
+    proc = subprocess.run(
+        [sys.executable, "-c", DRIVER.format(names=missing)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "UNCLIP_DATA_DIR": str(tmp_path)},
+    )
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()

@@ -11,17 +11,26 @@ HEAVY = ("torch", "transformers", "numpy.linalg", "sklearn", "cv2")
 
 
 def test_building_the_parser_imports_no_heavy_package():
-    code = ("import sys\nimport unclip.cli.main as m\nm.build_parser()\n"
-            f"print(sorted(name for name in {HEAVY!r} if name in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    code = (
+        "import sys\nimport unclip.cli.main as m\nm.build_parser()\n"
+        f"print(sorted(name for name in {HEAVY!r} if name in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
     assert out.stdout.strip() == "[]", out.stdout
 
 
 def test_help_exits_0_and_lists_every_command():
     from unclip.cli.main import COMMANDS
 
-    out = subprocess.run([sys.executable, "-m", "unclip.cli.main", "--help"], capture_output=True, text=True,
-                         check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "unclip.cli.main", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     for name in COMMANDS:
         assert ("eval" if name == "evaluate" else name) in out.stdout
 

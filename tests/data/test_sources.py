@@ -24,7 +24,9 @@ def read_all(source, min_size=16):
     good, bad = [], []
     for i in range(len(source)):
         try:
-            good.append((source.captions[i], decode_image(source.read_image_bytes(i), min_size, source.keys[i]).size))
+            good.append(
+                (source.captions[i], decode_image(source.read_image_bytes(i), min_size, source.keys[i]).size)
+            )
         except BadRecord as e:
             bad.append(e.reason)
     return good, bad
@@ -76,7 +78,13 @@ def make_shard(path, records, truncate_last=False):
 
 
 def test_webdataset_shards_with_broken_members(tmp_path):
-    make_shard(tmp_path / "00000.tar", [("000000000", png(), "a red square", "txt"), ("000000001", png((0, 200, 0)), "a green square", "json")])
+    make_shard(
+        tmp_path / "00000.tar",
+        [
+            ("000000000", png(), "a red square", "txt"),
+            ("000000001", png((0, 200, 0)), "a green square", "json"),
+        ],
+    )
     make_shard(
         tmp_path / "00001.tar",
         [
@@ -101,15 +109,21 @@ def test_webdataset_shards_with_broken_members(tmp_path):
     again = open_source(config)
     assert again.fingerprint() == source.fingerprint()
     # A folder of shards is found too.
-    assert open_source(DataConfig(source=str(tmp_path), index_cache=str(tmp_path / "cache"))).keys == source.keys
+    assert (
+        open_source(DataConfig(source=str(tmp_path), index_cache=str(tmp_path / "cache"))).keys == source.keys
+    )
 
 
 def test_shards_through_an_fsspec_url(tmp_path):
     local = tmp_path / "s.tar"
-    make_shard(local, [("k1", png(), "a red square", "txt"), ("k2", png((0, 200, 0)), "a green square", "txt")])
+    make_shard(
+        local, [("k1", png(), "a red square", "txt"), ("k2", png((0, 200, 0)), "a green square", "txt")]
+    )
     fs = fsspec.filesystem("memory")
     fs.pipe("/shards/s-000.tar", local.read_bytes())
-    source = open_source(DataConfig(source="memory://shards/s-000.tar", format="shards", index_cache=str(tmp_path / "c")))
+    source = open_source(
+        DataConfig(source="memory://shards/s-000.tar", format="shards", index_cache=str(tmp_path / "c"))
+    )
     good, bad = read_all(source)
     assert [c for c, _ in good] == ["a red square", "a green square"] and not bad
 
@@ -132,7 +146,9 @@ def test_manifests_csv_parquet_jsonl(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pq.write_table(pa.Table.from_pylist([{"url": r["file"], "text": r["caption"]} for r in rows]), tmp_path / "m.parquet")
+    pq.write_table(
+        pa.Table.from_pylist([{"url": r["file"], "text": r["caption"]} for r in rows]), tmp_path / "m.parquet"
+    )
 
     for src in ("m.csv", "metadata.jsonl", ""):  # "" = the dataset folder: its metadata.jsonl
         source = open_source(DataConfig(source=str(tmp_path / src) if src else str(tmp_path)))

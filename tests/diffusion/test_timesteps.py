@@ -46,7 +46,9 @@ def test_logsnr_spacing_is_descending_distinct_and_default_for_dpm_solver() -> N
             ts = logsnr_timesteps(sched.alphas_cumprod.tolist(), steps)
             assert len(ts) == steps and ts[0] == 999 and ts[-1] == 0
             assert all(a > b for a, b in itertools.pairwise(ts))
-        assert make_sampler("dpm++2m", sched, 10).timesteps == logsnr_timesteps(sched.alphas_cumprod.tolist(), 10)
+        assert make_sampler("dpm++2m", sched, 10).timesteps == logsnr_timesteps(
+            sched.alphas_cumprod.tolist(), 10
+        )
         assert make_sampler("ddim", sched, 10).timesteps == sampling_timesteps(1000, 10)
 
 

@@ -237,7 +237,9 @@ def test_v_weighting_gives_every_prediction_type_v_predictions_x0_weight_up_to_t
         b = weighted.training_losses(lambda x, tt: torch.zeros_like(x), x0, t, noise)["mse"]
         torch.testing.assert_close(b, a * w.float(), rtol=1e-5, atol=1e-7)
     eps = GaussianDiffusion(sched, v_weight_cap=20.0).v_weight(t)
-    assert eps[0] == pytest.approx(1.0, abs=1e-3) and eps[-1] == 20.0  # clean: plain epsilon; pure noise: the cap
+    assert (
+        eps[0] == pytest.approx(1.0, abs=1e-3) and eps[-1] == 20.0
+    )  # clean: plain epsilon; pure noise: the cap
     with pytest.raises(ValueError, match="at most one"):
         GaussianDiffusion(sched, min_snr_gamma=5.0, v_weight_cap=20.0)
     with pytest.raises(ValueError, match="v_weight_cap must be non-negative"):

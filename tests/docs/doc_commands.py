@@ -87,7 +87,7 @@ def _unclip_argv(segment: str, names: set[str]) -> tuple[list[str], list[tuple[s
         env.append((name, value))
     if len(words) < 2 or words[0] != "unclip" or words[1] not in names:
         return None
-    rest = segment[segment.index("unclip ") + len("unclip "):]
+    rest = segment[segment.index("unclip ") + len("unclip ") :]
     return _split(rest), env
 
 
@@ -103,7 +103,7 @@ def _is_mention(argv: list[str]) -> bool:
     from unclip.cli.main import build_parser  # noqa: F401 - names only
 
     words = [a for a in argv if not a.startswith("-")]
-    flags_only = all(a.startswith("-") for a in argv[len(_command_words(argv)):])
+    flags_only = all(a.startswith("-") for a in argv[len(_command_words(argv)) :])
     return flags_only or not words
 
 

@@ -37,8 +37,14 @@ from .doc_commands import ROOT, DocCommand, documented_commands
 COMMANDS = documented_commands()
 RUN = ("generate", "edit", "outpaint", "vary", "interpolate", "textdiff")
 FAST = {  # appended where the command has the option
-    "--prior-steps": "2", "--prior-candidates": "1", "--decoder-steps": "2", "--upsampler-256-steps": "1",
-    "--upsampler-1024-steps": "1", "--prior-guidance": "1", "--decoder-guidance": "1", "--threads": "2",
+    "--prior-steps": "2",
+    "--prior-candidates": "1",
+    "--decoder-steps": "2",
+    "--upsampler-256-steps": "1",
+    "--upsampler-1024-steps": "1",
+    "--prior-guidance": "1",
+    "--decoder-guidance": "1",
+    "--threads": "2",
 }
 LONG_KEY = "sk-doc-test-0123456789abcdefghij"
 OTHER_MODELS = ("DIR", "models/karlo", "models/emoji")  # --model values: the embedded model stands in
@@ -80,8 +86,16 @@ def substitute(argv: tuple[str, ...], files: dict[str, Path], work: Path) -> lis
         elif arg in ("MASK", "mask.png"):
             arg = str(files["mask"])
         else:
-            arg = {"FROM": "a cat", "TO": "a dog", "PX": "64", "X,Y": "0,-64", "S": "0", "KEY": LONG_KEY,
-                   "STAGE": "decoder", "1,2,...": "1,2"}.get(arg, arg)
+            arg = {
+                "FROM": "a cat",
+                "TO": "a dog",
+                "PX": "64",
+                "X,Y": "0,-64",
+                "S": "0",
+                "KEY": LONG_KEY,
+                "STAGE": "decoder",
+                "1,2,...": "1,2",
+            }.get(arg, arg)
             if arg in ("DIR", "OUT_DIR", "OUT", "DATASET", "SRC", "RUN_OR_MODEL", "SOURCE"):
                 arg = str(work / arg.lower())
         out.append(arg)
@@ -106,7 +120,9 @@ def test_generating_command_runs_as_written(command, files, tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     argv = substitute(command.argv, files, tmp_path)
     accepted = options_of(argv)
-    extra = [x for flag, value in FAST.items() if flag in accepted and flag not in argv for x in (flag, value)]
+    extra = [
+        x for flag, value in FAST.items() if flag in accepted and flag not in argv for x in (flag, value)
+    ]
     rc = main(argv + extra)
     out, err = capsys.readouterr()
     assert rc == 0, f"{command.where}: unclip {' '.join(argv)}\n{err[-2000:]}"
@@ -134,8 +150,13 @@ def test_serve_command_runs_as_written(command, files, tmp_path):
     argv = substitute(command.argv, files, tmp_path)
     if "--port" in argv:
         argv[argv.index("--port") + 1] = str(port)
-    env = {**os.environ, **dict(command.env), "UNCLIP_DATA_DIR": str(tmp_path / "data"),
-           "UNCLIP_STEPS_PRESET": "fastest", "UNCLIP_THREADS": "2"}
+    env = {
+        **os.environ,
+        **dict(command.env),
+        "UNCLIP_DATA_DIR": str(tmp_path / "data"),
+        "UNCLIP_STEPS_PRESET": "fastest",
+        "UNCLIP_THREADS": "2",
+    }
     env.pop("UNCLIP_API_KEYS", None) if "UNCLIP_API_KEYS" not in dict(command.env) else None
     if importlib.util.find_spec("nudenet") is None and "--waive-check" not in argv:
         # the server fails closed without the (AGPL) nudity detector; docs/SERVER.md's documented way to
@@ -146,12 +167,19 @@ def test_serve_command_runs_as_written(command, files, tmp_path):
     if "--config" in argv:  # the documented file: a setting of each kind
         (tmp_path / argv[argv.index("--config") + 1]).write_text(
             f'port = {port}\ndefault_size = "256x256"\napi_keys = ["{LONG_KEY}"]\n'
-            f'stage_settings = {{ decoder_steps = 2 }}\n')
+            f"stage_settings = {{ decoder_steps = 2 }}\n"
+        )
     keys = [argv[i + 1] for i, a in enumerate(argv) if a == "--api-key"]
     keys += [k for k in dict(command.env).get("UNCLIP_API_KEYS", "").split(",") if k]
     keys += [LONG_KEY] if "--config" in argv else []
-    proc = subprocess.Popen([sys.executable, "-m", "unclip.cli.main", *argv], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "unclip.cli.main", *argv],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         if "--print-config" in argv:
             out, err = proc.communicate(timeout=60)
@@ -161,8 +189,12 @@ def test_serve_command_runs_as_written(command, files, tmp_path):
         url = f"http://127.0.0.1:{port}"
         _wait_healthy(url, proc)
         headers = {"authorization": f"Bearer {keys[0]}"} if keys else {}
-        r = httpx.post(url + "/v1/images/generations", headers=headers, timeout=120,
-                       json={"prompt": "a red apple", "size": "256x256", "response_format": "b64_json"})
+        r = httpx.post(
+            url + "/v1/images/generations",
+            headers=headers,
+            timeout=120,
+            json={"prompt": "a red apple", "size": "256x256", "response_format": "b64_json"},
+        )
         assert r.status_code == 200, r.text
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
@@ -173,8 +205,11 @@ def test_serve_command_runs_as_written(command, files, tmp_path):
 
 
 # ---------------------------------------------------------------------- the others: parsed
-@pytest.mark.parametrize("command", by_kind(*RUN, "serve", exclude=True) + [c for c in by_kind(*RUN) if c.variant == "full"],
-                         ids=lambda c: c.id)
+@pytest.mark.parametrize(
+    "command",
+    by_kind(*RUN, "serve", exclude=True) + [c for c in by_kind(*RUN) if c.variant == "full"],
+    ids=lambda c: c.id,
+)
 def test_other_command_parses_as_written(command, files, tmp_path, capsys):
     argv = substitute(command.argv, files, tmp_path)
     try:

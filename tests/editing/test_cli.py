@@ -108,7 +108,9 @@ def test_outpaint_vary_interpolate_textdiff(micro_model_dir, files, tmp_path, ca
         *PRIOR,
     )
     assert code == 0 and Image.open(out.split()[0]).mode == "RGBA"
-    code, out, err = cli(capsys, "vary", files / "photo.png", "-n", "2", "--size", "64", "--keep", "0.5", *model)
+    code, out, err = cli(
+        capsys, "vary", files / "photo.png", "-n", "2", "--size", "64", "--keep", "0.5", *model
+    )
     assert code == 0 and len(out.split()) == 2 and "centre-cropping to 200x200" in err
     code, out, err = cli(
         capsys,

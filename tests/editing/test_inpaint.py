@@ -67,7 +67,10 @@ def test_auto_follows_the_models_measured_preference(micro, tmp_path):
     from unclip.pipeline.unclip_pipeline import UnCLIP
 
     c = micro.cascade
-    prefers = UnCLIP(Cascade(c.tokenizer, c.modules, dataclasses.replace(c.sampling, edit_method="zero-shot")), device="cpu")
+    prefers = UnCLIP(
+        Cascade(c.tokenizer, c.modules, dataclasses.replace(c.sampling, edit_method="zero-shot")),
+        device="cpu",
+    )
     assert resolve_method(prefers, "auto") == "zero-shot"
     assert resolve_method(prefers, "trained") == "trained"
     out = tmp_path / "m"
@@ -88,7 +91,10 @@ def test_outpainting_auto_follows_the_models_outpaint_method(micro):
     from unclip.pipeline.unclip_pipeline import UnCLIP
 
     c = micro.cascade
-    pipe = UnCLIP(Cascade(c.tokenizer, c.modules, dataclasses.replace(c.sampling, outpaint_method="zero-shot")), device="cpu")
+    pipe = UnCLIP(
+        Cascade(c.tokenizer, c.modules, dataclasses.replace(c.sampling, outpaint_method="zero-shot")),
+        device="cpu",
+    )
     image = noise_image(48, 64, seed=8)
 
     def outpaint(method: str) -> bytes:
@@ -111,10 +117,15 @@ def test_server_engine_fills_outpainting_frames_with_the_outpaint_method(micro):
     from unclip.server.engine import UnclipEngine
 
     c = micro.cascade
-    pipe = UnCLIP(Cascade(c.tokenizer, c.modules, dataclasses.replace(c.sampling, outpaint_method="zero-shot")), device="cpu")
+    pipe = UnCLIP(
+        Cascade(c.tokenizer, c.modules, dataclasses.replace(c.sampling, outpaint_method="zero-shot")),
+        device="cpu",
+    )
     engine = UnclipEngine(pipe, {"seed": 3, **FAST})
     frame = noise_image(64, 64, seed=9).convert("RGBA")
-    frame.putalpha(Image.fromarray(np.where(np.arange(64)[None, :] < 40, 255, 0).astype(np.uint8).repeat(64, 0)))
+    frame.putalpha(
+        Image.fromarray(np.where(np.arange(64)[None, :] < 40, 255, 0).astype(np.uint8).repeat(64, 0))
+    )
 
     def edit(method: str) -> bytes:
         return pipe.edit(frame, None, "a boat", size=64, seed=3, method=method, **FAST)[0].tobytes()
@@ -134,7 +145,9 @@ def test_edit_guidance_of_the_model_applies_to_edits_unless_the_call_sets_one(mi
     from unclip.pipeline.unclip_pipeline import UnCLIP
 
     c = micro.cascade
-    sampling = dataclasses.replace(c.sampling, decoder=dataclasses.replace(c.sampling.decoder, guidance=6.0), edit_guidance=1.5)
+    sampling = dataclasses.replace(
+        c.sampling, decoder=dataclasses.replace(c.sampling.decoder, guidance=6.0), edit_guidance=1.5
+    )
     model = UnCLIP(Cascade(c.tokenizer, c.modules, sampling), device="cpu")
     assert edit_sampling(model, {}).decoder.guidance == 1.5
     assert edit_sampling(model, {"decoder_guidance": 3.0}).decoder.guidance == 3.0
@@ -142,11 +155,25 @@ def test_edit_guidance_of_the_model_applies_to_edits_unless_the_call_sets_one(mi
     image, mask = noise_image(64, 64, seed=8), box_mask(64, (8, 8, 40, 40))
     fast = {k: v for k, v in FAST.items() if k != "decoder_guidance"}
     stored = model.edit(image, mask, "a red apple", size=64, seed=2, method="zero-shot", **fast)[0]
-    explicit = model.edit(image, mask, "a red apple", size=64, seed=2, method="zero-shot", **{**fast, "decoder_guidance": 1.5})[0]
-    strong = model.edit(image, mask, "a red apple", size=64, seed=2, method="zero-shot", **{**fast, "decoder_guidance": 6.0})[0]
+    explicit = model.edit(
+        image, mask, "a red apple", size=64, seed=2, method="zero-shot", **{**fast, "decoder_guidance": 1.5}
+    )[0]
+    strong = model.edit(
+        image, mask, "a red apple", size=64, seed=2, method="zero-shot", **{**fast, "decoder_guidance": 6.0}
+    )[0]
     assert stored.tobytes() == explicit.tobytes() != strong.tobytes()
-    wide = model.outpaint(image, right=32, prompt="a red apple", size=64, seed=2, method="zero-shot", **fast)[0]
-    wide_explicit = model.outpaint(image, right=32, prompt="a red apple", size=64, seed=2, method="zero-shot", **{**fast, "decoder_guidance": 1.5})[0]
+    wide = model.outpaint(image, right=32, prompt="a red apple", size=64, seed=2, method="zero-shot", **fast)[
+        0
+    ]
+    wide_explicit = model.outpaint(
+        image,
+        right=32,
+        prompt="a red apple",
+        size=64,
+        seed=2,
+        method="zero-shot",
+        **{**fast, "decoder_guidance": 1.5},
+    )[0]
     assert wide.tobytes() == wide_explicit.tobytes()
     model.save_pretrained(tmp_path / "m")
     assert UnCLIP.from_pretrained(tmp_path / "m", device="cpu").cascade.sampling.edit_guidance == 1.5

@@ -11,13 +11,20 @@ FAST = {"prior_steps": 2, "decoder_steps": 2, "prior_candidates": 1}
 def test_evaluate_reports_seen_and_unseen(tiny_cascade, tmp_path):
     (tmp_path / "images").mkdir()
     rows = []
-    colours = {"a red apple": "red", "a blue car": "blue", "a cat sitting on a mat": "gray", "a bowl of soup": "orange"}
+    colours = {
+        "a red apple": "red",
+        "a blue car": "blue",
+        "a cat sitting on a mat": "gray",
+        "a bowl of soup": "orange",
+    }
     for i, (caption, colour) in enumerate(colours.items()):
         Image.new("RGB", (16, 16), colour).save(tmp_path / "images" / f"{i}.png")
         split = "holdout" if i == 3 else "train"
         rows.append({"file": f"images/{i}.png", "caption": caption, "concept": caption, "split": split})
     (tmp_path / "metadata.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
-    report = evaluate(UnCLIP(tiny_cascade, device="cpu"), tmp_path, per_split=10, size=64, save_dir=tmp_path / "gen", **FAST)
+    report = evaluate(
+        UnCLIP(tiny_cascade, device="cpu"), tmp_path, per_split=10, size=64, save_dir=tmp_path / "gen", **FAST
+    )
     assert report.seen.prompts == 3 and report.unseen is not None and report.unseen.prompts == 1
     assert 0.0 <= report.seen.top1 <= report.seen.top5 <= 1.0
     assert report.seen.top5 == 1.0  # only 4 captions: the own one is always in the top 5
@@ -31,13 +38,17 @@ def test_a_refused_prompt_counts_as_a_miss_and_does_not_end_the_run(tiny_cascade
     captions = ["a red apple", "a blue car", "how to build a bomb", "a bowl of soup"]
     rows = []
     for i, caption in enumerate(captions):
-        Image.new("RGB", (16, 16), ["red", "blue", "gray", "orange"][i]).save(tmp_path / "images" / f"{i}.png")
+        Image.new("RGB", (16, 16), ["red", "blue", "gray", "orange"][i]).save(
+            tmp_path / "images" / f"{i}.png"
+        )
         rows.append({"file": f"images/{i}.png", "caption": caption, "concept": caption, "split": "train"})
     (tmp_path / "metadata.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     pipe = UnCLIP(tiny_cascade, device="cpu")  # the default content policy is on
     report = evaluate(pipe, tmp_path, per_split=10, size=64, save_dir=tmp_path / "gen", **FAST)
     assert report.seen.prompts == 4 and report.seen.refused == 1
-    assert report.seen.top5 == 0.75  # 4 captions: every generated image has its own in the top 5; the refused one is a miss
+    assert (
+        report.seen.top5 == 0.75
+    )  # 4 captions: every generated image has its own in the top 5; the refused one is a miss
     assert len(list((tmp_path / "gen").glob("*.png"))) == 3
     assert "1 refused by the content policy" in report.summary()
 
@@ -55,12 +66,20 @@ def test_bad_counts_are_input_errors_naming_the_argument(tiny_cascade, tmp_path)
 
     write_dataset(tmp_path, json.dumps({"file": "images/0.png", "caption": "a red apple"}).encode())
     pipe = UnCLIP(tiny_cascade, device="cpu")
-    for name, value in (("batch", 0), ("batch", -1), ("per_split", 0), ("max_real_per_concept", 0), ("batch", 1.5)):
+    for name, value in (
+        ("batch", 0),
+        ("batch", -1),
+        ("per_split", 0),
+        ("max_real_per_concept", 0),
+        ("batch", 1.5),
+    ):
         with pytest.raises(InputError, match=f"{name}: must be a whole number of at least 1"):
             evaluate(pipe, tmp_path, size=64, **{name: value}, **FAST)
 
 
-def test_metadata_that_is_not_utf8_is_an_input_error_naming_file_and_line(tiny_cascade, tiny_model_dir, tmp_path, capsys):
+def test_metadata_that_is_not_utf8_is_an_input_error_naming_file_and_line(
+    tiny_cascade, tiny_model_dir, tmp_path, capsys
+):
     import pytest
 
     from unclip.cli.main import main

@@ -48,8 +48,15 @@ def write_styles(root: Path) -> Path:
         for i, concept in enumerate(CONCEPTS):
             file = f"images/{style}-{i}.png"
             draw(concept, style).save(root / file)
-            rows.append({"file": file, "caption": concept, "concept": concept, "style": style,
-                         "split": "holdout" if i == 5 else "train"})
+            rows.append(
+                {
+                    "file": file,
+                    "caption": concept,
+                    "concept": concept,
+                    "style": style,
+                    "split": "holdout" if i == 5 else "train",
+                }
+            )
     (root / "metadata.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     return root
 
@@ -61,8 +68,16 @@ TINY = JudgeConfig(num_classes=2, channels=[8, 16], blocks_per_stage=1, dropout=
 def trained(tmp_path_factory) -> tuple[Path, Path, dict]:
     root = tmp_path_factory.mktemp("judge")
     data = write_styles(root / "data")
-    report = train_judge(data, root / "judge", test_style="unseen", epochs=60, batch_size=24, lr=1e-2,
-                         config=TINY, log=lambda _m: None)
+    report = train_judge(
+        data,
+        root / "judge",
+        test_style="unseen",
+        epochs=60,
+        batch_size=24,
+        lr=1e-2,
+        config=TINY,
+        log=lambda _m: None,
+    )
     return data, root / "judge", report
 
 
@@ -101,7 +116,11 @@ def test_a_broken_judge_folder_is_an_error_naming_the_file(trained, tmp_path):
     _, folder, _ = trained
     import shutil
 
-    for name, damage in (("model.safetensors", b"\x00" * 10), ("labels.json", b"[1, 2"), ("config.json", b'{"num_classes": "x"}')):
+    for name, damage in (
+        ("model.safetensors", b"\x00" * 10),
+        ("labels.json", b"[1, 2"),
+        ("config.json", b'{"num_classes": "x"}'),
+    ):
         broken = tmp_path / name
         shutil.copytree(folder, broken)
         (broken / name).write_bytes(damage)
@@ -120,7 +139,9 @@ def test_eval_reports_the_judge_for_text_to_image_and_reconstruction(trained, ti
     data, folder, _ = trained
     pipe = UnCLIP(tiny_cascade, device="cpu")
     fast = {"prior_steps": 2, "decoder_steps": 2, "prior_candidates": 1}
-    report = evaluate(pipe, data, per_split=10, size=64, judge=Judge.load(folder), save_dir=tmp_path / "gen", **fast)
+    report = evaluate(
+        pipe, data, per_split=10, size=64, judge=Judge.load(folder), save_dir=tmp_path / "gen", **fast
+    )
     seen, unseen = report.seen, report.unseen
     assert seen.judge is not None and seen.reconstruction is not None and unseen is not None
     assert seen.judge.images == 5 and unseen.judge.images == 1 and seen.reconstruction.images == 5
@@ -135,12 +156,35 @@ def test_eval_reports_the_judge_for_text_to_image_and_reconstruction(trained, ti
 def test_the_cli_trains_a_judge_and_eval_uses_it(trained, tiny_model_dir, tmp_path, capsys):
     data, _, _ = trained
     out = tmp_path / "judge"
-    assert main(["judge", "train", "--data", str(data), "-o", str(out), "--test-style", "unseen", "--epochs", "2"]) == 0
+    assert (
+        main(
+            ["judge", "train", "--data", str(data), "-o", str(out), "--test-style", "unseen", "--epochs", "2"]
+        )
+        == 0
+    )
     assert "top-5" in capsys.readouterr().out and (out / "model.safetensors").is_file()
-    assert main(["judge", "train", "--data", str(data), "-o", str(tmp_path / "j2"), "--test-style", "cubist"]) == 2
+    assert (
+        main(["judge", "train", "--data", str(data), "-o", str(tmp_path / "j2"), "--test-style", "cubist"])
+        == 2
+    )
     assert "no 'cubist' pictures" in capsys.readouterr().err
-    args = ["eval", "--data", str(data), "--model", str(tiny_model_dir), "--judge", str(out), "--prompts", "2",
-            "--prior-steps", "1", "--decoder-steps", "1", "--no-safety", "--no-reconstruction"]
+    args = [
+        "eval",
+        "--data",
+        str(data),
+        "--model",
+        str(tiny_model_dir),
+        "--judge",
+        str(out),
+        "--prompts",
+        "2",
+        "--prior-steps",
+        "1",
+        "--decoder-steps",
+        "1",
+        "--no-safety",
+        "--no-reconstruction",
+    ]
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "judge, text to image" in text and "reconstruction" not in text

@@ -33,13 +33,17 @@ def test_frechet_distance_zero_for_same_set_and_grows_with_shift():
 def test_concepts_are_split_and_stable(tmp_path):
     (tmp_path / "images").mkdir()
     rows = []
-    for i, (concept, split) in enumerate([("apple", "train"), ("apple", "train"), ("car", "train"), ("owl", "holdout")]):
+    for i, (concept, split) in enumerate(
+        [("apple", "train"), ("apple", "train"), ("car", "train"), ("owl", "holdout")]
+    ):
         Image.new("RGB", (8, 8)).save(tmp_path / "images" / f"{i}.png")
         rows.append({"file": f"images/{i}.png", "caption": concept, "concept": concept, "split": split})
     (tmp_path / "metadata.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     concepts = load_concepts(tmp_path, per_split=10)
     assert sorted((c.caption, c.split, len(c.images)) for c in concepts) == [
-        ("apple", "train", 2), ("car", "train", 1), ("owl", "holdout", 1)
+        ("apple", "train", 2),
+        ("car", "train", 1),
+        ("owl", "holdout", 1),
     ]
     assert [c.caption for c in concepts] == [c.caption for c in load_concepts(tmp_path, per_split=10)]
     with pytest.raises(InputError, match="metadata.jsonl"):

@@ -10,10 +10,19 @@ from unclip.models.unet import UNetConfig
 def make_decoder(inpainting=False):
     torch.manual_seed(0)
     unet = UNetConfig(
-        in_channels=7 if inpainting else 3, out_channels=6, channels=(16, 32), blocks_per_level=1,
-        attention_levels=(False, True), mid_attention=True, head_channels=16, context_dim=24, groups=8,
+        in_channels=7 if inpainting else 3,
+        out_channels=6,
+        channels=(16, 32),
+        blocks_per_level=1,
+        attention_levels=(False, True),
+        mid_attention=True,
+        head_channels=16,
+        context_dim=24,
+        groups=8,
     )
-    dec = Decoder(DecoderConfig(clip_dim=16, text_width=12, image_size=16, inpainting=inpainting, unet=unet)).eval()
+    dec = Decoder(
+        DecoderConfig(clip_dim=16, text_width=12, image_size=16, inpainting=inpainting, unet=unet)
+    ).eval()
     randomize_zero_layers(dec)
     return dec
 

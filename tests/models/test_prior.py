@@ -7,7 +7,9 @@ from unclip.models.prior import Prior, PriorConfig
 
 def make_prior():
     torch.manual_seed(0)
-    return Prior(PriorConfig(clip_dim=16, text_width=12, max_text_tokens=6, width=32, layers=3, heads=4)).eval()
+    return Prior(
+        PriorConfig(clip_dim=16, text_width=12, max_text_tokens=6, width=32, layers=3, heads=4)
+    ).eval()
 
 
 def make_text(b=2):

@@ -43,7 +43,9 @@ def test_missing_or_malformed_files_are_named(tiny_tokenizer, tmp_path):
 def test_a_prompt_with_a_lone_surrogate_is_an_input_error(tiny_tokenizer):
     from unclip.errors import InputError
 
-    with pytest.raises(InputError, match=r"prompt is not valid Unicode text \(unpaired surrogate '\\ud800' at character 0\)"):
+    with pytest.raises(
+        InputError, match=r"prompt is not valid Unicode text \(unpaired surrogate '\\ud800' at character 0\)"
+    ):
         tokenize(tiny_tokenizer, ["a red apple", "\ud800 apple"], 16)
 
 

@@ -8,9 +8,16 @@ from unclip.models.unet import UNet, UNetConfig
 def make_unet(**kw):
     cfg = UNetConfig(
         **{
-            "in_channels": 3, "out_channels": 6, "channels": (16, 32), "blocks_per_level": 1,
-            "attention_levels": (False, True), "mid_attention": True, "head_channels": 16,
-            "context_dim": 8, "groups": 8, **kw,
+            "in_channels": 3,
+            "out_channels": 6,
+            "channels": (16, 32),
+            "blocks_per_level": 1,
+            "attention_levels": (False, True),
+            "mid_attention": True,
+            "head_channels": 16,
+            "context_dim": 8,
+            "groups": 8,
+            **kw,
         }
     )
     torch.manual_seed(0)

@@ -10,7 +10,15 @@ from unclip.cascade.loading import default_model_path
 from unclip.pipeline.unclip_pipeline import UnCLIP
 
 MODEL = default_model_path()
-COMPONENTS = {"clip", "prior", "decoder", "upsampler_256", "upsampler_1024", "decoder_inpaint", "upsampler_256_inpaint"}
+COMPONENTS = {
+    "clip",
+    "prior",
+    "decoder",
+    "upsampler_256",
+    "upsampler_1024",
+    "decoder_inpaint",
+    "upsampler_256_inpaint",
+}
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +52,20 @@ def test_generated_images_are_retrieved_by_their_own_caption():
     and then scores one of these small emoji as "sexual" (0.67 for one of these at seed 0), a known
     false positive of the default model (docs/DEFAULT_MODEL.md)."""
     pipe = UnCLIP.from_pretrained(device="cpu", dtype=torch.float32, safety=False)
-    captions = ["red apple", "blue heart", "sun behind cloud", "slice of pizza", "dog face", "crescent moon",
-                "rocket", "t-shirt", "house with garden", "high-heeled shoe", "cat face", "grinning face with star eyes"]
+    captions = [
+        "red apple",
+        "blue heart",
+        "sun behind cloud",
+        "slice of pizza",
+        "dog face",
+        "crescent moon",
+        "rocket",
+        "t-shirt",
+        "house with garden",
+        "high-heeled shoe",
+        "cat face",
+        "grinning face with star eyes",
+    ]
     images = pipe.generate(captions, size=64, seed=0)
     with torch.inference_mode():
         text = pipe.encode_prompts(captions).embeds.float()

@@ -6,7 +6,13 @@ from unclip.cascade.settings import StageSampling
 from unclip.errors import InputError
 from unclip.pipeline.unclip_pipeline import UnCLIP
 
-FAST = {"prior_steps": 2, "decoder_steps": 2, "upsampler_256_steps": 1, "upsampler_1024_steps": 1, "prior_candidates": 1}
+FAST = {
+    "prior_steps": 2,
+    "decoder_steps": 2,
+    "upsampler_256_steps": 1,
+    "upsampler_1024_steps": 1,
+    "prior_candidates": 1,
+}
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +70,9 @@ def test_guidance_one_equals_the_conditional_output(pipe):
     a = stages.run_decoder(c.decoder, embeds, text, pipe.empty_text(), settings_1, None, x_T=x_T)
     b = stages.run_decoder(c.decoder, embeds, text, pipe.empty_text(), settings_b, None, x_T=x_T)
     assert (a - b).abs().max() < 1e-2
-    strong = stages.run_decoder(c.decoder, embeds, text, pipe.empty_text(), StageSampling("ddim", 3, 8.0), None, x_T=x_T)
+    strong = stages.run_decoder(
+        c.decoder, embeds, text, pipe.empty_text(), StageSampling("ddim", 3, 8.0), None, x_T=x_T
+    )
     assert (a - strong).abs().max() > 0.1
 
 
@@ -103,7 +111,9 @@ def test_bad_requests_raise_input_errors(pipe):
         pipe.generate("x" * 1001)
     with pytest.raises(InputError, match="sampler"):
         pipe.generate("x", decoder_sampler="euler")
-    with pytest.raises(InputError, match="unknown stage setting 'decoder_stepz' .did you mean 'decoder_steps'") as e:
+    with pytest.raises(
+        InputError, match="unknown stage setting 'decoder_stepz' .did you mean 'decoder_steps'"
+    ) as e:
         pipe.generate("x", decoder_stepz=3)
     assert isinstance(e.value, TypeError)  # what Python raises for an unexpected keyword
 

@@ -22,26 +22,26 @@ FAST = {"prior_steps": 4, "decoder_steps": 4, "upsampler_256_steps": 2}
 
 # (torch version, torch.backends.cpu.get_cpu_capability()) -> case -> sha256 of each output's mode, size, pixels
 GOLDEN: dict[tuple[str, str], dict[str, list[str]]] = {
-    ('2.13.0+cpu', 'AVX512'): {
-        'generate': [
-            '2be73fa0cfb8c8c8dc813235754ff2bd6e9c015c3a0bb8d331b09a22412ce358',
-            '05976dc5376242d7933552b006b8ce3aa8960712d7ce901d795391dee201ea00',
+    ("2.13.0+cpu", "AVX512"): {
+        "generate": [
+            "2be73fa0cfb8c8c8dc813235754ff2bd6e9c015c3a0bb8d331b09a22412ce358",
+            "05976dc5376242d7933552b006b8ce3aa8960712d7ce901d795391dee201ea00",
         ],
-        'generate_256': [
-            '9cb7e0ece78f1bf6b3fb3423a249380c251b7c5d0d1d8a8229553d81ef916975',
+        "generate_256": [
+            "9cb7e0ece78f1bf6b3fb3423a249380c251b7c5d0d1d8a8229553d81ef916975",
         ],
-        'edit': [
-            'd870bfa21f4b1308107d40e92ce3b192d974380bb7524f8542ef078eb341cdc2',
+        "edit": [
+            "d870bfa21f4b1308107d40e92ce3b192d974380bb7524f8542ef078eb341cdc2",
         ],
-        'edit_zero_shot': [
-            '2cb819e4b60e47e5545977c41ddff900bcc5898163295cfe3855ff7ec5417741',
+        "edit_zero_shot": [
+            "2cb819e4b60e47e5545977c41ddff900bcc5898163295cfe3855ff7ec5417741",
         ],
-        'outpaint': [
-            '9492bc7d4bdcca9ff0064bdf6b618b5f98b7bc44e1e365ee11abbe36617532fd',
+        "outpaint": [
+            "9492bc7d4bdcca9ff0064bdf6b618b5f98b7bc44e1e365ee11abbe36617532fd",
         ],
-        'vary': [
-            '255a543506424bd8bc6899f96a53b3f5161fc75bc5008c8545d4884756f5b4c4',
-            'b9a32184956660c4ad2bc2b761929bb15367cc324805334892eba2594293ed52',
+        "vary": [
+            "255a543506424bd8bc6899f96a53b3f5161fc75bc5008c8545d4884756f5b4c4",
+            "b9a32184956660c4ad2bc2b761929bb15367cc324805334892eba2594293ed52",
         ],
     },
 }

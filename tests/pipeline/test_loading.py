@@ -29,7 +29,9 @@ def test_a_path_with_a_tilde_is_the_home_folder(tiny_model_dir, monkeypatch):
     assert load_model(f"~/{tiny_model_dir.name}", device="cpu").path == tiny_model_dir
 
 
-def test_without_an_installed_default_a_random_tiny_cascade_stands_in_and_says_so(tmp_path, monkeypatch, capsys):
+def test_without_an_installed_default_a_random_tiny_cascade_stands_in_and_says_so(
+    tmp_path, monkeypatch, capsys
+):
     monkeypatch.setattr(loading, "default_model_path", lambda: tmp_path / "absent")
     pipe = UnCLIP.from_pretrained(device="cpu", safety=False)
     assert "no embedded default model is installed" in capsys.readouterr().err

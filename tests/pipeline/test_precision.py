@@ -9,8 +9,15 @@ from unclip.models.clip import TextEncoding
 from unclip.pipeline.unclip_pipeline import UnCLIP
 from unclip.utils.device import auto_dtype, cpu_has_native_bf16
 
-SETTINGS = {"prior_steps": 4, "decoder_steps": 4, "upsampler_256_steps": 2, "prior_candidates": 1,
-            "prior_sampler": "ddim", "decoder_sampler": "ddim", "upsampler_256_sampler": "ddim"}
+SETTINGS = {
+    "prior_steps": 4,
+    "decoder_steps": 4,
+    "upsampler_256_steps": 2,
+    "prior_candidates": 1,
+    "prior_sampler": "ddim",
+    "decoder_sampler": "ddim",
+    "upsampler_256_sampler": "ddim",
+}
 
 
 def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -21,7 +28,11 @@ def test_each_network_in_bf16_matches_fp32(tiny_cascade):
     """Per network, on small inputs (this CPU may emulate bf16 convolutions, which is very slow)."""
     half = copy.deepcopy(tiny_cascade).to(dtype=torch.bfloat16)
     g = torch.Generator().manual_seed(0)
-    text = TextEncoding(torch.randn(2, 32, generator=g), torch.randn(2, 16, 32, generator=g), torch.ones(2, 16, dtype=torch.bool))
+    text = TextEncoding(
+        torch.randn(2, 32, generator=g),
+        torch.randn(2, 16, 32, generator=g),
+        torch.ones(2, 16, dtype=torch.bool),
+    )
     t = torch.tensor([30, 700])
     z = torch.randn(2, 32, generator=g)
     x = torch.randn(2, 3, 16, 16, generator=g)

@@ -54,17 +54,46 @@ def test_safety_off_is_explicit_and_allows(tiny_cascade, caplog):
 
 def run_cli(*args):
     return subprocess.run(
-        [sys.executable, "-m", "unclip.cli.main", *args], capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-m", "unclip.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
 def test_cli_refusal_exits_3_with_the_category(tiny_model_dir, tmp_path):
-    proc = run_cli("generate", REFUSED, "--size", "64", "--model", str(tiny_model_dir), "-o", str(tmp_path),
-                   "--prior-steps", "1", "--decoder-steps", "1")
+    proc = run_cli(
+        "generate",
+        REFUSED,
+        "--size",
+        "64",
+        "--model",
+        str(tiny_model_dir),
+        "-o",
+        str(tmp_path),
+        "--prior-steps",
+        "1",
+        "--decoder-steps",
+        "1",
+    )
     assert proc.returncode == 3
     assert "rejected as a result of our safety system" in proc.stderr and "violence/graphic" in proc.stderr
     assert "Traceback" not in proc.stderr and not list(tmp_path.iterdir())
-    ok = run_cli("generate", REFUSED, "--size", "64", "--model", str(tiny_model_dir), "-o", str(tmp_path),
-                 "--prior-steps", "1", "--decoder-steps", "1", "--no-safety")
+    ok = run_cli(
+        "generate",
+        REFUSED,
+        "--size",
+        "64",
+        "--model",
+        str(tiny_model_dir),
+        "-o",
+        str(tmp_path),
+        "--prior-steps",
+        "1",
+        "--decoder-steps",
+        "1",
+        "--no-safety",
+    )
     assert ok.returncode == 0 and "content policy is OFF" in ok.stderr
     assert len(list(tmp_path.glob("*.png"))) == 1

@@ -22,8 +22,9 @@ FAST = ["--prior-steps", "2", "--decoder-steps", "2", "--upsampler-256-steps", "
 
 
 def unclip(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "unclip.cli.main", *args], capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "unclip.cli.main", *args], capture_output=True, text=True, timeout=600
+    )
 
 
 def c2pa_read(data: bytes) -> tuple[str, dict]:
@@ -34,8 +35,21 @@ def c2pa_read(data: bytes) -> tuple[str, dict]:
 @pytest.fixture(scope="module")
 def generated(tiny_model_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
-    done = unclip("generate", "a red apple", "-n", "2", "--size", "256", "--seed", "7", "-o", str(out),
-                  "--model", str(tiny_model_dir), *FAST)
+    done = unclip(
+        "generate",
+        "a red apple",
+        "-n",
+        "2",
+        "--size",
+        "256",
+        "--seed",
+        "7",
+        "-o",
+        str(out),
+        "--model",
+        str(tiny_model_dir),
+        *FAST,
+    )
     assert done.returncode == 0, done.stderr
     return [p for p in done.stdout.split()]
 
@@ -71,8 +85,9 @@ def test_verify_says_tampered_when_a_pixel_changed_after_signing(generated, tmp_
     assert c2pa_read(changed.read_bytes())[0] == "Invalid"
     done = unclip("verify", str(changed))
     assert done.returncode == 1
-    assert done.stdout.startswith("C2PA manifest: TAMPERED: the manifest does not match the file "
-                                  "(assertion.dataHash.mismatch)")
+    assert done.stdout.startswith(
+        "C2PA manifest: TAMPERED: the manifest does not match the file (assertion.dataHash.mismatch)"
+    )
 
 
 def test_a_copy_without_the_manifest_still_has_the_watermark(generated, tmp_path):
@@ -98,7 +113,11 @@ def test_verify_names_a_file_that_is_not_a_png(tmp_path):
     Image.new("RGB", (8, 8)).save(jpeg)
     text = tmp_path / "notes.png"
     text.write_text("hello")
-    for path, kind in ((jpeg, "a JPEG file"), (text, "not a PNG file"), (tmp_path / "missing.png", "cannot read")):
+    for path, kind in (
+        (jpeg, "a JPEG file"),
+        (text, "not a PNG file"),
+        (tmp_path / "missing.png", "cannot read"),
+    ):
         done = unclip("verify", str(path))
         assert done.returncode == 2 and "Traceback" not in done.stderr
         assert done.stderr.startswith(f"unclip: error: {path}: {kind}"), done.stderr
@@ -106,16 +125,31 @@ def test_verify_names_a_file_that_is_not_a_png(tmp_path):
 
 def test_signature_flag_and_operator_key(tiny_model_dir, tmp_path):
     cert, key = operator_key(tmp_path)
-    done = unclip("generate", "a blue car", "--size", "256", "--seed", "1", "-o", str(tmp_path / "out"),
-                  "--model", str(tiny_model_dir), "--signature", "--signing-cert", str(cert), "--signing-key",
-                  str(key), *FAST)
+    done = unclip(
+        "generate",
+        "a blue car",
+        "--size",
+        "256",
+        "--seed",
+        "1",
+        "-o",
+        str(tmp_path / "out"),
+        "--model",
+        str(tiny_model_dir),
+        "--signature",
+        "--signing-cert",
+        str(cert),
+        "--signing-key",
+        str(key),
+        *FAST,
+    )
     assert done.returncode == 0, done.stderr
     (path,) = done.stdout.split()
     state, manifest = c2pa_read(open(path, "rb").read())
     assert state == "Valid" and manifest["signature_info"]["common_name"] == "Example Studio signer"
     report = unclip("verify", path, "--json")
     assert "visible signature: present" in report.stdout and "invisible watermark: present" in report.stdout
-    assert json.loads(report.stdout[report.stdout.index("{"):])["active_manifest"]
+    assert json.loads(report.stdout[report.stdout.index("{") :])["active_manifest"]
     corner = np.asarray(Image.open(path).convert("RGB"))[-2, -2]  # the blue square, lower right
     assert abs(int(corner[2]) - 255) < 40 and corner[0] < 100
 
@@ -131,16 +165,37 @@ def test_a_bad_key_file_is_a_clear_error_before_any_work(tiny_model_dir, tmp_pat
         expected = f"{cert}: no PEM certificate found"
     elif problem == "wrong key":
         other = ec.generate_private_key(ec.SECP256R1())
-        key.write_bytes(other.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                            serialization.NoEncryption()))
+        key.write_bytes(
+            other.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
         expected = f"{key}: this private key does not belong to the first certificate in {cert}"
     else:
         other = ec.generate_private_key(ec.SECP256R1())
-        key.write_bytes(other.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                            serialization.BestAvailableEncryption(b"secret")))
+        key.write_bytes(
+            other.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.BestAvailableEncryption(b"secret"),
+            )
+        )
         expected = f"{key}: the private key is encrypted"
-    done = unclip("generate", "a cat", "--size", "64", "-o", str(tmp_path / "out"), "--model", str(tiny_model_dir),
-                  "--signing-cert", str(cert), "--signing-key", str(key), *FAST)
+    done = unclip(
+        "generate",
+        "a cat",
+        "--size",
+        "64",
+        "-o",
+        str(tmp_path / "out"),
+        "--model",
+        str(tiny_model_dir),
+        "--signing-cert",
+        str(cert),
+        "--signing-key",
+        str(key),
+        *FAST,
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith(f"unclip: error: {expected}")
     assert "decoder" not in done.stderr and not (tmp_path / "out").exists()  # refused before sampling
@@ -150,20 +205,42 @@ def test_interpolation_frames_and_gif_carry_manifests_naming_both_inputs(tiny_mo
     rng = np.random.default_rng(0)
     for name in ("a", "b"):
         Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(tmp_path / f"{name}.png")
-    done = unclip("interpolate", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--frames", "3", "--size", "64",
-                  "--gif", "-o", str(tmp_path / "out"), "--model", str(tiny_model_dir), "--decoder-steps", "2")
+    done = unclip(
+        "interpolate",
+        str(tmp_path / "a.png"),
+        str(tmp_path / "b.png"),
+        "--frames",
+        "3",
+        "--size",
+        "64",
+        "--gif",
+        "-o",
+        str(tmp_path / "out"),
+        "--model",
+        str(tiny_model_dir),
+        "--decoder-steps",
+        "2",
+    )
     assert done.returncode == 0, done.stderr
     *frames, gif = done.stdout.split()
     assert len(frames) == 3 and gif.endswith(".gif")
     for path in frames:
         state, manifest = c2pa_read(open(path, "rb").read())
-        assert state == "Valid" and [i["relationship"] for i in manifest["ingredients"]] == ["inputTo", "inputTo"]
+        assert state == "Valid" and [i["relationship"] for i in manifest["ingredients"]] == [
+            "inputTo",
+            "inputTo",
+        ]
     with c2pa.Reader("image/gif", io.BytesIO(open(gif, "rb").read())) as reader:
         assert reader.get_validation_state() == "Valid"
-        (ours,) = [a for a in reader.get_active_manifest()["assertions"] if a["label"] == "org.unclip.generation"]
+        (ours,) = [
+            a for a in reader.get_active_manifest()["assertions"] if a["label"] == "org.unclip.generation"
+        ]
     assert ours["data"]["operation"] == "interpolate" and ours["data"]["inputs"] == 2
     report = unclip("verify", frames[0])
-    assert "invisible watermark: absent (an image under 256x256 px, too small for unclip to mark" in report.stdout
+    assert (
+        "invisible watermark: absent (an image under 256x256 px, too small for unclip to mark"
+        in report.stdout
+    )
     assert report.returncode == 0  # the manifest marks it
 
 
@@ -182,7 +259,18 @@ def test_an_output_the_policy_refuses_is_never_written(tiny_model_dir, tmp_path)
     policy = tmp_path / "strict.toml"
     policy.write_text('[images]\nwhen_unavailable = "refuse"\nnudity_model = "no-such-320n.onnx"\n')
     out = tmp_path / "out"
-    done = unclip("generate", "a red apple", "--size", "256", "-o", str(out), "--model", str(tiny_model_dir),
-                  "--policy", str(policy), *FAST)
+    done = unclip(
+        "generate",
+        "a red apple",
+        "--size",
+        "256",
+        "-o",
+        str(out),
+        "--model",
+        str(tiny_model_dir),
+        "--policy",
+        str(policy),
+        *FAST,
+    )
     assert done.returncode == 3 and "The generated image may contain content" in done.stderr
     assert not out.exists() or not any(out.iterdir())

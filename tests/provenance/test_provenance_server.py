@@ -31,8 +31,11 @@ def tiny_engine(tiny_model_dir):
 
 
 def start(engine, data_dir, **settings) -> LiveServer:
-    return LiveServer(ServerSettings(steps_preset=FASTEST, data_dir=str(data_dir), waive_checks=WAIVE, **settings),
-                      engine, FROM_SETTINGS).start()
+    return LiveServer(
+        ServerSettings(steps_preset=FASTEST, data_dir=str(data_dir), waive_checks=WAIVE, **settings),
+        engine,
+        FROM_SETTINGS,
+    ).start()
 
 
 @pytest.fixture(scope="module")
@@ -73,10 +76,14 @@ def test_generations_b64_and_url_are_marked_and_signed(server):
 
 def test_an_edit_names_its_input_and_keeps_its_pixels_exactly(server):
     upload, kept = upload_with_hole()
-    result = server.client().images.edit(image=upload, prompt="a boat", size="256x256", response_format="b64_json")
+    result = server.client().images.edit(
+        image=upload, prompt="a boat", size="256x256", response_format="b64_json"
+    )
     data = base64.b64decode(result.data[0].b64_json)
     manifest = manifest_of(data)
-    (actions,) = [a["data"]["actions"] for a in manifest["assertions"] if a["label"].startswith("c2pa.actions")]
+    (actions,) = [
+        a["data"]["actions"] for a in manifest["assertions"] if a["label"].startswith("c2pa.actions")
+    ]
     assert [a["action"] for a in actions] == ["c2pa.opened", "c2pa.edited"]
     assert [i["relationship"] for i in manifest["ingredients"]] == ["parentOf"]
     out = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
@@ -90,7 +97,11 @@ def test_a_variation_names_its_input(server):
     upload, _ = upload_with_hole()
     result = server.client().images.create_variation(image=upload, size="256x256", response_format="b64_json")
     report = verify_bytes(base64.b64decode(result.data[0].b64_json))
-    assert report.manifest.state == "valid" and report.manifest.operation == "vary" and report.manifest.inputs == 1
+    assert (
+        report.manifest.state == "valid"
+        and report.manifest.operation == "vary"
+        and report.manifest.inputs == 1
+    )
     manifest = manifest_of(base64.b64decode(result.data[0].b64_json))
     assert [i["relationship"] for i in manifest["ingredients"]] == ["inputTo"]
 
@@ -100,8 +111,12 @@ def test_the_generated_key_is_kept_in_the_data_folder_across_restarts(tiny_engin
     for _ in range(2):
         s = start(tiny_engine, tmp_path / "data")
         try:
-            data = base64.b64decode(s.client().images.generate(prompt="a cat", size="256x256",
-                                                              response_format="b64_json").data[0].b64_json)
+            data = base64.b64decode(
+                s.client()
+                .images.generate(prompt="a cat", size="256x256", response_format="b64_json")
+                .data[0]
+                .b64_json
+            )
         finally:
             s.stop()
         serials.append(manifest_of(data)["signature_info"]["cert_serial_number"])
@@ -114,8 +129,12 @@ def test_operator_key_and_visible_signature(tiny_engine, tmp_path):
     cert, key = operator_key(tmp_path)
     s = start(tiny_engine, tmp_path / "data", signing_cert=str(cert), signing_key=str(key), signature=True)
     try:
-        data = base64.b64decode(s.client().images.generate(prompt="a cat", size="256x256",
-                                                          response_format="b64_json").data[0].b64_json)
+        data = base64.b64decode(
+            s.client()
+            .images.generate(prompt="a cat", size="256x256", response_format="b64_json")
+            .data[0]
+            .b64_json
+        )
     finally:
         s.stop()
     report = verify_bytes(data)

@@ -13,41 +13,67 @@ from unclip.safety.evaluate import evaluate, format_report, load_set
 CATEGORY = "infringement"
 
 
-@pytest.mark.parametrize("prompt", [
-    "Mickey Mouse holding a Nike logo",  # the example
-    "a Pikachu plush on a shelf",
-    "Spider-Man on a rooftop",
-    "the apple logo on a phone",
-    "a jaguar emblem on a car bonnet",
-    "Mario and Luigi in a kitchen",
-    "a forest in the style of Greg Rutkowski",
-    "a Yayoi Kusama painting of a pumpkin",
-])
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Mickey Mouse holding a Nike logo",  # the example
+        "a Pikachu plush on a shelf",
+        "Spider-Man on a rooftop",
+        "the apple logo on a phone",
+        "a jaguar emblem on a car bonnet",
+        "Mario and Luigi in a kitchen",
+        "a forest in the style of Greg Rutkowski",
+        "a Yayoi Kusama painting of a pumpkin",
+    ],
+)
 def test_refused_as_infringement(policy: Policy, prompt: str) -> None:
     decision = policy.check_prompt(prompt)
     assert not decision.allowed and decision.category == CATEGORY, (prompt, decision.reason)
-    assert "infringement.txt:" in decision.reason and prompt.split()[0] not in decision.reason  # lines, not words
+    assert (
+        "infringement.txt:" in decision.reason and prompt.split()[0] not in decision.reason
+    )  # lines, not words
 
 
-@pytest.mark.parametrize("prompt", [
-    "a mouse", "a grey mouse in a field", "an apple", "a red apple", "impressionist style",
-    "a harbour in impressionist style", "a jaguar in the jungle", "a seashell on the sand", "a logo for a bakery",
-    "a landscape in the style of Monet", "a still life by Cezanne", "Mario the plumber from Naples",
-    "a frozen pond", "an Ironman triathlon finish line", "a marvel of engineering", "a coca plant in Peru",
-])
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "a mouse",
+        "a grey mouse in a field",
+        "an apple",
+        "a red apple",
+        "impressionist style",
+        "a harbour in impressionist style",
+        "a jaguar in the jungle",
+        "a seashell on the sand",
+        "a logo for a bakery",
+        "a landscape in the style of Monet",
+        "a still life by Cezanne",
+        "Mario the plumber from Naples",
+        "a frozen pond",
+        "an Ironman triathlon finish line",
+        "a marvel of engineering",
+        "a coca plant in Peru",
+    ],
+)
 def test_ordinary_words_stay_allowed(policy: Policy, prompt: str) -> None:
     decision = policy.check_prompt(prompt)
-    assert decision.allowed and decision.scores.get(CATEGORY, 0.0) < 0.5, (prompt, decision.reason)  # weak at most
+    assert decision.allowed and decision.scores.get(CATEGORY, 0.0) < 0.5, (
+        prompt,
+        decision.reason,
+    )  # weak at most
 
 
-@pytest.mark.parametrize("prompt", [
-    "M1ckey M0use",  # leetspeak
-    "ｍｉｃｋｅｙ ｍｏｕｓｅ",  # fullwidth letters
-    "P.i.k.a.c.h.u",  # punctuation inside a word
-    "\u0420ikachu",  # a Cyrillic capital Er for the P
-    "b a t m a n on a roof",  # spaced letters
-    "spi\u200bder-man",  # a zero-width space
-])
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "M1ckey M0use",  # leetspeak
+        "ｍｉｃｋｅｙ ｍｏｕｓｅ",  # fullwidth letters
+        "P.i.k.a.c.h.u",  # punctuation inside a word
+        "\u0420ikachu",  # a Cyrillic capital Er for the P
+        "b a t m a n on a roof",  # spaced letters
+        "spi\u200bder-man",  # a zero-width space
+    ],
+)
 def test_the_same_normalisation_as_the_other_categories(policy: Policy, prompt: str) -> None:
     decision = policy.check_prompt(prompt)
     assert not decision.allowed and decision.category == CATEGORY, (prompt, decision.reason)

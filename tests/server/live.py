@@ -136,7 +136,9 @@ class FakeEngine:
         return [Image.new("RGB", (size, size), (200, 10, 10)) for _ in prompts]
 
     def edit(self, image, mask, prompt, n, size, outpaint=False):  # type: ignore[no-untyped-def]
-        self.calls.append(("edit", (image.mode, image.size, None if mask is None else (mask.mode, mask.size), prompt, n)))
+        self.calls.append(
+            ("edit", (image.mode, image.size, None if mask is None else (mask.mode, mask.size), prompt, n))
+        )
         self.outpaints.append(outpaint)
         self.inputs.append((image, mask))
         return [Image.new("RGB", (size, size), (10, 200, 10)) for _ in range(n)]
@@ -150,7 +152,9 @@ class FakeEngine:
 class FakePolicy:
     """Refuses prompts containing a word, and uploads / outputs when told to; records every check."""
 
-    def __init__(self, word: str = "forbidden", refuse_upload: bool = False, refuse_output: bool = False) -> None:
+    def __init__(
+        self, word: str = "forbidden", refuse_upload: bool = False, refuse_output: bool = False
+    ) -> None:
         self.word = word
         self.refuse_upload = refuse_upload
         self.refuse_output = refuse_output
@@ -159,7 +163,9 @@ class FakePolicy:
     @staticmethod
     def _decision(refuse: bool, category: str) -> SimpleNamespace:
         if refuse:
-            return SimpleNamespace(allowed=False, category=category, score=0.93, action="refuse", reason="test")
+            return SimpleNamespace(
+                allowed=False, category=category, score=0.93, action="refuse", reason="test"
+            )
         return SimpleNamespace(allowed=True, category=None, score=0.0, action="allow", reason="ok")
 
     def check_prompt(self, text: str) -> SimpleNamespace:
@@ -173,7 +179,9 @@ class FakePolicy:
 
 
 # ---------------------------------------------------------------------- images
-def png_bytes(size: tuple[int, int] = (64, 64), mode: str = "RGBA", hole: bool = True, noise: bool = False) -> bytes:
+def png_bytes(
+    size: tuple[int, int] = (64, 64), mode: str = "RGBA", hole: bool = True, noise: bool = False
+) -> bytes:
     """A PNG; RGBA ones get a fully transparent square in the middle (the area to edit)."""
     w, h = size
     if noise:
@@ -196,8 +204,14 @@ def decode(data: bytes) -> Image.Image:
     return image
 
 
-def assert_error(exc: openai.APIStatusError, status: int, param: str | None, type_: str = "invalid_request_error",
-                 code: str | None = None, message: str | None = None) -> dict[str, Any]:
+def assert_error(
+    exc: openai.APIStatusError,
+    status: int,
+    param: str | None,
+    type_: str = "invalid_request_error",
+    code: str | None = None,
+    message: str | None = None,
+) -> dict[str, Any]:
     assert exc.status_code == status, (exc.status_code, exc.body)
     body = exc.body
     assert isinstance(body, dict) and set(body) == {"message", "type", "param", "code"}, body
@@ -205,5 +219,3 @@ def assert_error(exc: openai.APIStatusError, status: int, param: str | None, typ
     if message is not None:
         assert body["message"] == message, body["message"]
     return body
-
-

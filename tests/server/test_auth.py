@@ -22,8 +22,12 @@ def keyed(tmp_path_factory):
     keys_file.write_text("# operators\nsk-from-file-0001  # ops team\n\n")
     settings = load_settings(
         env={"UNCLIP_API_KEYS": "sk-from-env-0001,sk-from-env-0002"},
-        flags={"api_keys": ["sk-from-flag-0001"], "api_keys_file": str(keys_file), "data_dir": str(tmp / "data"),
-               "unsafe_disable_safety": True},
+        flags={
+            "api_keys": ["sk-from-flag-0001"],
+            "api_keys_file": str(keys_file),
+            "data_dir": str(tmp / "data"),
+            "unsafe_disable_safety": True,
+        },
     )
     server = LiveServer(settings, FakeEngine(), None).start()
     yield server
@@ -52,7 +56,9 @@ def test_wrong_key_is_401_invalid_api_key_and_the_key_is_redacted(keyed):
         client.models.list()
 
 
-@pytest.mark.parametrize("key", ["sk-from-env-0001", "sk-from-env-0002", "sk-from-flag-0001", "sk-from-file-0001"])
+@pytest.mark.parametrize(
+    "key", ["sk-from-env-0001", "sk-from-env-0002", "sk-from-flag-0001", "sk-from-file-0001"]
+)
 def test_every_configured_key_works(keyed, key):
     client = keyed.client(api_key=key)
     assert client.models.list().data[0].id == "dall-e-2"

@@ -92,8 +92,15 @@ def restore_server_logging():  # type: ignore[no-untyped-def]
     import logging
 
     names = ("unclip.server", "unclip.safety", "uvicorn", "uvicorn.error", "uvicorn.access")
-    saved = {n: (logging.getLogger(n).handlers[:], logging.getLogger(n).level, logging.getLogger(n).propagate,
-                 logging.getLogger(n).disabled) for n in names}
+    saved = {
+        n: (
+            logging.getLogger(n).handlers[:],
+            logging.getLogger(n).level,
+            logging.getLogger(n).propagate,
+            logging.getLogger(n).disabled,
+        )
+        for n in names
+    }
     yield
     for n, (handlers, level, propagate, disabled) in saved.items():
         logger = logging.getLogger(n)

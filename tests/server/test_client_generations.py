@@ -12,8 +12,9 @@ from .live import FakeEngine, assert_error, decode
 
 
 def test_b64_json_256_returns_n_pngs_of_that_size(client):
-    result = client.images.generate(model="dall-e-2", prompt="a red apple", n=2, size="256x256",
-                                    response_format="b64_json")
+    result = client.images.generate(
+        model="dall-e-2", prompt="a red apple", n=2, size="256x256", response_format="b64_json"
+    )
     assert isinstance(result.created, int) and len(result.data) == 2
     for item in result.data:
         assert item.url is None
@@ -31,14 +32,17 @@ def test_url_256_is_absolute_served_without_a_key_and_a_png(client, live):
 
 
 def test_512_b64(client):
-    result = client.images.generate(prompt="a cat sitting on a mat", size="512x512", response_format="b64_json")
+    result = client.images.generate(
+        prompt="a cat sitting on a mat", size="512x512", response_format="b64_json"
+    )
     assert decode(base64.b64decode(result.data[0].b64_json)).size == (512, 512)
 
 
 def test_nulls_mean_defaults_1024_url(client):
     """n, size, response_format and model may be JSON null: 1 image, 1024x1024, a url."""
-    result = client.images.generate(prompt="a house with a red roof", model=None, n=None, size=None,
-                                    response_format=None)
+    result = client.images.generate(
+        prompt="a house with a red roof", model=None, n=None, size=None, response_format=None
+    )
     (item,) = result.data
     assert decode(httpx.get(item.url).content).size == (1024, 1024)
 
@@ -104,14 +108,19 @@ def test_stream_true_is_rejected_naming_stream(client):
 
 
 def test_newer_param_sent_as_null_is_ignored(client):
-    result = client.images.generate(prompt="a red apple", size="256x256", response_format="b64_json",
-                                    extra_body={"style": None, "background": None})
+    result = client.images.generate(
+        prompt="a red apple",
+        size="256x256",
+        response_format="b64_json",
+        extra_body={"style": None, "background": None},
+    )
     assert len(result.data) == 1
 
 
 def test_quality_standard_is_accepted(client):
-    result = client.images.generate(prompt="a red apple", size="256x256", quality="standard",
-                                    response_format="b64_json", user="user-1234")
+    result = client.images.generate(
+        prompt="a red apple", size="256x256", quality="standard", response_format="b64_json", user="user-1234"
+    )
     assert len(result.data) == 1
 
 

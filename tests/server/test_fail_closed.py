@@ -32,8 +32,21 @@ def missing_nudity_model(tmp_path):
 def serve(*args: str, tmp_path) -> subprocess.CompletedProcess:
     """`unclip serve` as a real process, with a model folder that does not exist: the safety check must
     stop it before the model is looked at."""
-    cmd = [sys.executable, "-m", "unclip.cli.main", "serve", "--model", str(tmp_path / "no-model"),
-           "--data-dir", str(tmp_path / "data"), "--port", "0", "--log-format", "text", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "unclip.cli.main",
+        "serve",
+        "--model",
+        str(tmp_path / "no-model"),
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--port",
+        "0",
+        "--log-format",
+        "text",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
@@ -41,12 +54,16 @@ def test_serve_refuses_to_start_without_an_enabled_check(tmp_path, missing_nudit
     done = serve("--policy", str(missing_nudity_model), tmp_path=tmp_path)
     last = done.stderr.strip().splitlines()[-1]
     assert done.returncode == 2, done.stderr
-    assert last.startswith("unclip: error: the content policy enables the nudity check, but it cannot run here")
+    assert last.startswith(
+        "unclip: error: the content policy enables the nudity check, but it cannot run here"
+    )
     assert "no-such-320n.onnx not found" in last and "--waive-check nudity" in last
     assert "Traceback" not in done.stderr and "no-model" not in last  # checked before the model is looked at
 
 
-@pytest.mark.skipif(NUDENET_INSTALLED, reason="nudenet is installed here: the default policy's checks all run")
+@pytest.mark.skipif(
+    NUDENET_INSTALLED, reason="nudenet is installed here: the default policy's checks all run"
+)
 def test_the_default_policy_names_the_package_to_install(tmp_path):
     done = serve(tmp_path=tmp_path)
     last = done.stderr.strip().splitlines()[-1]
@@ -54,15 +71,22 @@ def test_the_default_policy_names_the_package_to_install(tmp_path):
     assert "AGPL-3.0" in last  # the licence question stays visible where the operator decides
 
 
-def test_with_the_waiver_it_starts_and_health_names_the_waived_check(tiny_engine, tmp_path, missing_nudity_model,
-                                                                      caplog):
+def test_with_the_waiver_it_starts_and_health_names_the_waived_check(
+    tiny_engine, tmp_path, missing_nudity_model, caplog
+):
     caplog.set_level(logging.WARNING, logger="unclip.server")
-    settings = ServerSettings(steps_preset=FASTEST, data_dir=str(tmp_path / "data"), policy=str(missing_nudity_model),
-                              waive_checks=["nudity"])
+    settings = ServerSettings(
+        steps_preset=FASTEST,
+        data_dir=str(tmp_path / "data"),
+        policy=str(missing_nudity_model),
+        waive_checks=["nudity"],
+    )
     server = LiveServer(settings, tiny_engine, FROM_SETTINGS).start()
     try:
         body = httpx.get(server.url + "/health").json()
-        image = server.client().images.generate(prompt="a red apple", size="256x256", response_format="b64_json")
+        image = server.client().images.generate(
+            prompt="a red apple", size="256x256", response_format="b64_json"
+        )
     finally:
         server.stop()
     assert body["safety"] == "degraded" and body["safety_waived"] == ["nudity"]
@@ -97,8 +121,11 @@ def test_a_waiver_must_name_a_check(tmp_path):
     from unclip.server.guard import ContentGuard
     from unclip.server.metrics import Metrics
 
-    with pytest.raises(UnclipError, match=r"waive_checks: unknown check 'nudty' \(checks that can be waived: "
-                                          r"classifier, nudity, faces\)"):
+    with pytest.raises(
+        UnclipError,
+        match=r"waive_checks: unknown check 'nudty' \(checks that can be waived: "
+        r"classifier, nudity, faces\)",
+    ):
         ContentGuard.from_settings(ServerSettings(waive_checks=["nudty"]), Metrics())
 
 
@@ -107,7 +134,10 @@ def test_the_waiver_is_a_flag_an_environment_variable_and_a_config_key(tmp_path,
 
     assert main(["serve", "--print-config", "--waive-check", "nudity", "--waive-check", "faces"]) == 0
     assert json.loads(capsys.readouterr().out)["waive_checks"] == ["nudity", "faces"]
-    assert load_settings(None, {"UNCLIP_WAIVE_CHECKS": "nudity,classifier"}).waive_checks == ["nudity", "classifier"]
+    assert load_settings(None, {"UNCLIP_WAIVE_CHECKS": "nudity,classifier"}).waive_checks == [
+        "nudity",
+        "classifier",
+    ]
     config = tmp_path / "server.toml"
     config.write_text('waive_checks = ["nudity"]\n')
     assert load_settings(config, {}).waive_checks == ["nudity"]

@@ -24,12 +24,32 @@ def free_port() -> int:
 def test_sigterm_finishes_in_flight_requests_then_exits_0(tiny_model_dir, tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "UNCLIP_STAGE_SETTINGS": '{"decoder_steps": 2}', "UNCLIP_DATA_DIR": str(tmp_path / "data"),
-           "UNCLIP_THREADS": "2"}
+    env = {
+        **os.environ,
+        "UNCLIP_STAGE_SETTINGS": '{"decoder_steps": 2}',
+        "UNCLIP_DATA_DIR": str(tmp_path / "data"),
+        "UNCLIP_THREADS": "2",
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "unclip.cli.main", "serve", "--model", str(tiny_model_dir), "--port", str(port),
-         "--steps-preset", "fastest", "--unsafe-disable-safety", "--log-format", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "unclip.cli.main",
+            "serve",
+            "--model",
+            str(tiny_model_dir),
+            "--port",
+            str(port),
+            "--steps-preset",
+            "fastest",
+            "--unsafe-disable-safety",
+            "--log-format",
+            "json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         deadline = time.monotonic() + 120
@@ -46,8 +66,11 @@ def test_sigterm_finishes_in_flight_requests_then_exits_0(tiny_model_dir, tmp_pa
         result: dict[str, httpx.Response] = {}
 
         def slow_request() -> None:
-            result["r"] = httpx.post(url + "/v1/images/generations", timeout=300,
-                                     json={"prompt": "a red apple", "size": "1024x1024", "response_format": "b64_json"})
+            result["r"] = httpx.post(
+                url + "/v1/images/generations",
+                timeout=300,
+                json={"prompt": "a red apple", "size": "1024x1024", "response_format": "b64_json"},
+            )
 
         t = threading.Thread(target=slow_request)
         t.start()
@@ -56,7 +79,9 @@ def test_sigterm_finishes_in_flight_requests_then_exits_0(tiny_model_dir, tmp_pa
             time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.3)
-        late = httpx.post(url + "/v1/images/generations", json={"prompt": "too late", "size": "256x256"}, timeout=30)
+        late = httpx.post(
+            url + "/v1/images/generations", json={"prompt": "too late", "size": "256x256"}, timeout=30
+        )
         assert late.status_code == 503
         assert late.json()["error"]["type"] == "server_error"
         assert late.json()["error"]["code"] == "server_shutting_down"
@@ -70,7 +95,9 @@ def test_sigterm_finishes_in_flight_requests_then_exits_0(tiny_model_dir, tmp_pa
             proc.kill()
     stderr = proc.stderr.read() if proc.stderr else ""
     lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
-    requests = [x for x in lines if x.get("message") == "request" and x.get("path") == "/v1/images/generations"]
+    requests = [
+        x for x in lines if x.get("message") == "request" and x.get("path") == "/v1/images/generations"
+    ]
     statuses = sorted(x["status"] for x in requests)
     assert statuses == [200, 503], stderr[-3000:]
     for x in requests:

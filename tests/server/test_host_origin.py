@@ -30,7 +30,9 @@ def assert_forbidden(r: httpx.Response, code: str, named: str) -> None:
 
 def test_a_rebound_host_name_is_refused_without_keys(keyless):
     assert_forbidden(post(keyless, {"host": "attacker.example"}), "host_not_allowed", "attacker.example")
-    assert_forbidden(post(keyless, {"host": f"attacker.example:{keyless.port}"}), "host_not_allowed", "attacker.example")
+    assert_forbidden(
+        post(keyless, {"host": f"attacker.example:{keyless.port}"}), "host_not_allowed", "attacker.example"
+    )
     r = httpx.get(keyless.url + "/", headers={"host": "attacker.example"})  # the editor page too
     assert r.status_code == 403
 
@@ -38,10 +40,14 @@ def test_a_rebound_host_name_is_refused_without_keys(keyless):
 def test_a_cross_origin_browser_request_is_refused(keyless):
     r = post(keyless, {"origin": "http://attacker.example", "host": "attacker.example"})
     assert r.status_code == 403
-    assert_forbidden(post(keyless, {"origin": "http://attacker.example"}), "origin_not_allowed", "http://attacker.example")
+    assert_forbidden(
+        post(keyless, {"origin": "http://attacker.example"}), "origin_not_allowed", "http://attacker.example"
+    )
     assert_forbidden(post(keyless, {"origin": "null"}), "origin_not_allowed", "null")
     # another port of the same machine is another origin
-    assert_forbidden(post(keyless, {"origin": f"http://127.0.0.1:{keyless.port + 1}"}), "origin_not_allowed", "127.0.0.1")
+    assert_forbidden(
+        post(keyless, {"origin": f"http://127.0.0.1:{keyless.port + 1}"}), "origin_not_allowed", "127.0.0.1"
+    )
 
 
 def test_same_origin_and_non_browser_requests_are_answered(keyless):
@@ -53,8 +59,13 @@ def test_same_origin_and_non_browser_requests_are_answered(keyless):
 
 
 def test_allowed_hosts_and_origins_settings(make_server):
-    server = make_server(FakeEngine(), policy=None, unsafe_disable_safety=True, allowed_hosts=["box.lan"],
-                         allowed_origins=["https://app.example.com"])
+    server = make_server(
+        FakeEngine(),
+        policy=None,
+        unsafe_disable_safety=True,
+        allowed_hosts=["box.lan"],
+        allowed_origins=["https://app.example.com"],
+    )
     assert post(server, {"host": "box.lan:8000"}).status_code == 200
     assert post(server, {"host": "other.lan"}).status_code == 403
     assert post(server, {"origin": "https://app.example.com"}).status_code == 200
@@ -62,9 +73,16 @@ def test_allowed_hosts_and_origins_settings(make_server):
 
 
 def test_with_keys_any_host_name_works_but_other_origins_do_not(make_server):
-    server = make_server(FakeEngine(), policy=None, unsafe_disable_safety=True, api_keys=["sk-0123456789abcdef0123"])
+    server = make_server(
+        FakeEngine(), policy=None, unsafe_disable_safety=True, api_keys=["sk-0123456789abcdef0123"]
+    )
     auth = {"authorization": "Bearer sk-0123456789abcdef0123"}
     assert post(server, {**auth, "host": "images.example.com"}).status_code == 200
     r = post(server, {**auth, "host": "images.example.com", "origin": "https://evil.example"})
     assert_forbidden(r, "origin_not_allowed", "https://evil.example")
-    assert post(server, {**auth, "host": "images.example.com", "origin": "https://images.example.com"}).status_code == 200
+    assert (
+        post(
+            server, {**auth, "host": "images.example.com", "origin": "https://images.example.com"}
+        ).status_code
+        == 200
+    )

@@ -46,8 +46,14 @@ def test_cli_names_the_short_key_problem_before_loading(capsys, monkeypatch):
 
 
 def test_failed_authentications_are_limited_per_client_address(make_server):
-    server = make_server(FakeEngine(), policy=None, unsafe_disable_safety=True, api_keys=[KEY],
-                         auth_max_failures=5, auth_failure_window_s=30)
+    server = make_server(
+        FakeEngine(),
+        policy=None,
+        unsafe_disable_safety=True,
+        api_keys=[KEY],
+        auth_max_failures=5,
+        auth_failure_window_s=30,
+    )
 
     def models(key: str | None, source: str = "127.0.0.1") -> httpx.Response:
         transport = httpx.HTTPTransport(local_address=source)

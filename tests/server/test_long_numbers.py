@@ -28,23 +28,38 @@ def assert_400(r: httpx.Response, param: str | None) -> None:
 @pytest.mark.parametrize("field", ["n", "size", "user", "prompt", "model", "response_format"])
 def test_a_5000_digit_number_in_json_is_a_400_naming_the_field(server, field):
     body = {"prompt": "a red apple", "size": "256x256"}
-    raw = json.dumps(body)[:-1] + f', "{field}": {HUGE}}}' if field not in body else \
-        json.dumps({**body, field: "X"}).replace('"X"', HUGE)
-    r = httpx.post(server.url + "/v1/images/generations", content=raw,
-                   headers={"content-type": "application/json"}, timeout=60)
+    raw = (
+        json.dumps(body)[:-1] + f', "{field}": {HUGE}}}'
+        if field not in body
+        else json.dumps({**body, field: "X"}).replace('"X"', HUGE)
+    )
+    r = httpx.post(
+        server.url + "/v1/images/generations",
+        content=raw,
+        headers={"content-type": "application/json"},
+        timeout=60,
+    )
     assert_400(r, field)
 
 
 def test_a_negative_5000_digit_n_is_a_400(server):
-    r = httpx.post(server.url + "/v1/images/generations", content='{"prompt": "a", "n": -' + HUGE + "}",
-                   headers={"content-type": "application/json"}, timeout=60)
+    r = httpx.post(
+        server.url + "/v1/images/generations",
+        content='{"prompt": "a", "n": -' + HUGE + "}",
+        headers={"content-type": "application/json"},
+        timeout=60,
+    )
     assert_400(r, "n")
 
 
 @pytest.mark.parametrize("endpoint", ["edits", "variations"])
 def test_a_5000_digit_n_in_a_form_is_a_400(server, endpoint):
     data = {"n": HUGE, "size": "256x256"} | ({"prompt": "a boat"} if endpoint == "edits" else {})
-    r = httpx.post(f"{server.url}/v1/images/{endpoint}", data=data, timeout=60,
-                   files={"image": ("upload", png_bytes((64, 64), "RGBA"), "application/octet-stream")})
+    r = httpx.post(
+        f"{server.url}/v1/images/{endpoint}",
+        data=data,
+        timeout=60,
+        files={"image": ("upload", png_bytes((64, 64), "RGBA"), "application/octet-stream")},
+    )
     assert_400(r, "n")
     assert "5000 digits" in r.json()["error"]["message"]

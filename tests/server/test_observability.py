@@ -16,7 +16,9 @@ from .live import FakeEngine
 def test_one_structured_log_line_per_request(make_server, caplog):
     server = make_server(FakeEngine(), policy=None, unsafe_disable_safety=True)
     caplog.set_level(logging.INFO, logger="unclip.server.access")
-    ok = httpx.post(server.url + "/v1/images/generations", json={"prompt": "a cat", "n": 2, "size": "256x256"})
+    ok = httpx.post(
+        server.url + "/v1/images/generations", json={"prompt": "a cat", "n": 2, "size": "256x256"}
+    )
     bad = httpx.post(server.url + "/v1/images/generations", json={"prompt": "a cat", "size": "1x1"})
     # The access line is written once the response has gone out, so it may land just after the client
     # has its answer: wait briefly for it.
@@ -31,12 +33,19 @@ def test_one_structured_log_line_per_request(make_server, caplog):
     for key in ("ts", "level", "method", "path", "status", "latency_ms", "outcome", "request_id"):
         assert key in first, key
     assert (first["method"], first["path"], first["status"], first["outcome"]) == (
-        "POST", "/v1/images/generations", 200, "ok")
+        "POST",
+        "/v1/images/generations",
+        200,
+        "ok",
+    )
     assert first["request_id"] == ok.headers["x-request-id"]
     assert first["n"] == 2 and first["size"] == "256x256" and first["images"] == 2
     second = lines[1].fields
-    assert (second["status"], second["outcome"], second["request_id"]) == (400, "invalid_request",
-                                                                            bad.headers["x-request-id"])
+    assert (second["status"], second["outcome"], second["request_id"]) == (
+        400,
+        "invalid_request",
+        bad.headers["x-request-id"],
+    )
 
 
 def test_prometheus_metrics(make_server):
@@ -44,8 +53,14 @@ def test_prometheus_metrics(make_server):
     server.client().images.generate(prompt="a cat", n=3, size="256x256")
     httpx.post(server.url + "/v1/images/generations", json={"prompt": "", "size": "256x256"})
     text = server.metrics()
-    for name in ("unclip_requests_total", "unclip_request_duration_seconds_bucket", "unclip_queue_depth",
-                 "unclip_batch_images_bucket", "unclip_inflight_requests", "unclip_stored_images"):
+    for name in (
+        "unclip_requests_total",
+        "unclip_request_duration_seconds_bucket",
+        "unclip_queue_depth",
+        "unclip_batch_images_bucket",
+        "unclip_inflight_requests",
+        "unclip_stored_images",
+    ):
         assert name in text, name
     assert server.metric("unclip_requests_total", endpoint="/v1/images/generations", status="200") == 1
     assert server.metric("unclip_requests_total", endpoint="/v1/images/generations", status="400") == 1

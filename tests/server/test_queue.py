@@ -13,8 +13,11 @@ from .live import CountingEngine, FakeEngine, assert_error, png_bytes
 
 
 def _post(server, results, i, **body):
-    r = httpx.post(server.url + "/v1/images/generations", timeout=120,
-                   json={"prompt": f"a red apple {i}", "size": "256x256", "response_format": "b64_json", **body})
+    r = httpx.post(
+        server.url + "/v1/images/generations",
+        timeout=120,
+        json={"prompt": f"a red apple {i}", "size": "256x256", "response_format": "b64_json", **body},
+    )
     results[i] = r
 
 
@@ -22,7 +25,9 @@ def test_concurrent_compatible_requests_share_a_batch(make_server, tiny_engine):
     engine = CountingEngine(tiny_engine)
     server = make_server(engine, max_batch_images=8, batch_wait_ms=400)
     results: dict[int, httpx.Response] = {}
-    threads = [threading.Thread(target=_post, args=(server, results, i), kwargs={"n": 1 + i % 2}) for i in range(4)]
+    threads = [
+        threading.Thread(target=_post, args=(server, results, i), kwargs={"n": 1 + i % 2}) for i in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -32,15 +37,24 @@ def test_concurrent_compatible_requests_share_a_batch(make_server, tiny_engine):
     assert max(n for _, n in engine.calls) > 1 and len(engine.calls) < 4  # fewer model calls than requests
     count = server.metric("unclip_batch_requests_count", kind="generate")
     total = server.metric("unclip_batch_requests_sum", kind="generate")
-    assert count == len(engine.calls) and total == 4 and server.metric("unclip_batch_requests_bucket", kind="generate", le="1.0") < count
+    assert (
+        count == len(engine.calls)
+        and total == 4
+        and server.metric("unclip_batch_requests_bucket", kind="generate", le="1.0") < count
+    )
 
 
 def test_batches_respect_max_batch_images_and_the_size_key(make_server):
     engine = CountingEngine(FakeEngine())
-    server = make_server(engine, max_batch_images=3, batch_wait_ms=300, unsafe_disable_safety=True, policy=None)
+    server = make_server(
+        engine, max_batch_images=3, batch_wait_ms=300, unsafe_disable_safety=True, policy=None
+    )
     results: dict[int, httpx.Response] = {}
     sizes = ["256x256", "512x512"] * 3
-    threads = [threading.Thread(target=_post, args=(server, results, i), kwargs={"size": s}) for i, s in enumerate(sizes)]
+    threads = [
+        threading.Thread(target=_post, args=(server, results, i), kwargs={"size": s})
+        for i, s in enumerate(sizes)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -53,8 +67,9 @@ def test_batches_respect_max_batch_images_and_the_size_key(make_server):
 
 def test_full_queue_answers_429_with_retry_after(make_server):
     engine = CountingEngine(FakeEngine(), delay=1.5)
-    server = make_server(engine, max_queue=1, max_batch_images=1, batch_wait_ms=0, unsafe_disable_safety=True,
-                         policy=None)
+    server = make_server(
+        engine, max_queue=1, max_batch_images=1, batch_wait_ms=0, unsafe_disable_safety=True, policy=None
+    )
     results: dict[int, httpx.Response] = {}
     first = threading.Thread(target=_post, args=(server, results, 0))
     first.start()
@@ -81,7 +96,11 @@ def test_a_client_that_disconnects_while_queued_costs_no_generation(make_server)
     first.start()
     server.wait_until(lambda: len(engine.calls) == 1)
     with pytest.raises(httpx.ReadTimeout):  # the client gives up and closes its connection
-        httpx.post(server.url + "/v1/images/generations", json={"prompt": "impatient", "size": "256x256"}, timeout=0.3)
+        httpx.post(
+            server.url + "/v1/images/generations",
+            json={"prompt": "impatient", "size": "256x256"},
+            timeout=0.3,
+        )
     server.wait_until(lambda: server.metric("unclip_jobs_cancelled_total", when="queued") == 1)
     first.join()
     time.sleep(0.3)
@@ -91,7 +110,9 @@ def test_a_client_that_disconnects_while_queued_costs_no_generation(make_server)
 
 
 def test_url_results_expire_and_are_removed(make_server, tmp_path):
-    server = make_server(FakeEngine(), url_ttl_s=1.0, data_dir=str(tmp_path), unsafe_disable_safety=True, policy=None)
+    server = make_server(
+        FakeEngine(), url_ttl_s=1.0, data_dir=str(tmp_path), unsafe_disable_safety=True, policy=None
+    )
     url = server.client().images.generate(prompt="a cat", size="256x256").data[0].url
     assert httpx.get(url).status_code == 200
     assert len(list((tmp_path / "images").iterdir())) == 1
@@ -102,8 +123,12 @@ def test_url_results_expire_and_are_removed(make_server, tmp_path):
 
 
 def test_public_base_url_builds_the_links(make_server):
-    server = make_server(FakeEngine(), public_base_url="https://images.example.com/unclip/", unsafe_disable_safety=True,
-                         policy=None)
+    server = make_server(
+        FakeEngine(),
+        public_base_url="https://images.example.com/unclip/",
+        unsafe_disable_safety=True,
+        policy=None,
+    )
     url = server.client().images.generate(prompt="a cat", size="256x256").data[0].url
     assert url.startswith("https://images.example.com/unclip/images/") and url.endswith(".png")
     local = server.url + url.removeprefix("https://images.example.com/unclip")
@@ -122,10 +147,15 @@ def test_engine_errors_input_errors_are_400s_crashes_500s_and_batchmates_survive
         def edit(self, image, mask, prompt, n, size, outpaint=False):  # type: ignore[no-untyped-def]
             raise InputError("mask: the mask has no transparent pixels")
 
-    server = make_server(Flaky(), max_batch_images=8, batch_wait_ms=300, unsafe_disable_safety=True, policy=None)
+    server = make_server(
+        Flaky(), max_batch_images=8, batch_wait_ms=300, unsafe_disable_safety=True, policy=None
+    )
     results: dict[int, httpx.Response] = {}
     prompts = {0: "fine", 1: "crash please", 2: "also fine"}
-    threads = [threading.Thread(target=_post, args=(server, results, i), kwargs={"prompt": p}) for i, p in prompts.items()]
+    threads = [
+        threading.Thread(target=_post, args=(server, results, i), kwargs={"prompt": p})
+        for i, p in prompts.items()
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -25,6 +25,7 @@ def error(response: httpx.Response, status: int, param: str | None, code: str | 
 
 def bomb_png(side: int = 10_000) -> bytes:
     """A valid 1-bit PNG that claims side x side pixels: ~12 KB of file, 100 megapixels when decoded."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -42,7 +43,9 @@ def http(live):
 
 # ---------------------------------------------------------------------- generations (JSON)
 def test_bad_json(http):
-    r = http.post("/v1/images/generations", content=b'{"prompt": "a cat",', headers={"content-type": "application/json"})
+    r = http.post(
+        "/v1/images/generations", content=b'{"prompt": "a cat",', headers={"content-type": "application/json"}
+    )
     assert "could not parse the JSON body" in error(r, 400, None)["message"]
 
 
@@ -65,8 +68,11 @@ def test_missing_prompt(http):
 
 
 def test_json_body_too_large_is_refused_from_the_header(http):
-    r = http.post("/v1/images/generations", content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
-                  headers={"content-type": "application/json"})
+    r = http.post(
+        "/v1/images/generations",
+        content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+        headers={"content-type": "application/json"},
+    )
     error(r, 400, None)
 
 
@@ -76,7 +82,9 @@ def test_missing_image_part(http):
     assert error(r, 400, "image")["message"] == "Missing required parameter: 'image'."
     r = http.post("/v1/images/variations", data={"n": "1"}, files={"other": ("upload", b"x")})
     error(r, 400, "other")  # an unknown part is named first
-    r = http.post("/v1/images/variations", data={"n": "1", "size": "256x256"}, files={"mask": ("upload", png_bytes())})
+    r = http.post(
+        "/v1/images/variations", data={"n": "1", "size": "256x256"}, files={"mask": ("upload", png_bytes())}
+    )
     error(r, 400, "mask")  # variations take no mask
 
 
@@ -85,8 +93,11 @@ def test_variation_without_any_image(http):
     assert "expected multipart/form-data" in error(r, 400, None)["message"]
     boundary = "xyz"
     body = f'--{boundary}\r\nContent-Disposition: form-data; name="n"\r\n\r\n1\r\n--{boundary}--\r\n'.encode()
-    r = http.post("/v1/images/variations", content=body,
-                  headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    r = http.post(
+        "/v1/images/variations",
+        content=body,
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
     assert error(r, 400, "image")["message"] == "Missing required parameter: 'image'."
 
 
@@ -97,23 +108,34 @@ def test_missing_prompt_in_edit(http):
 
 def test_png_detected_by_magic_not_by_name_or_type(http, live):
     """A PNG named photo.jpg with a JPEG content type is a PNG; a JPEG named x.png is not."""
-    r = http.post("/v1/images/variations", data={"size": "256x256", "n": "2"},
-                  files={"image": ("photo.jpg", b"\xff\xd8\xff\xe0" + b"0" * 100, "image/png")})
+    r = http.post(
+        "/v1/images/variations",
+        data={"size": "256x256", "n": "2"},
+        files={"image": ("photo.jpg", b"\xff\xd8\xff\xe0" + b"0" * 100, "image/png")},
+    )
     assert error(r, 400, "image")["message"] == IMAGE_MESSAGE
-    r = http.post("/v1/images/variations", data={"size": "256x256", "response_format": "b64_json"},
-                  files={"image": ("photo.jpg", png_bytes((64, 64), "RGB"), "image/jpeg")})
+    r = http.post(
+        "/v1/images/variations",
+        data={"size": "256x256", "response_format": "b64_json"},
+        files={"image": ("photo.jpg", png_bytes((64, 64), "RGB"), "image/jpeg")},
+    )
     assert r.status_code == 200 and len(r.json()["data"]) == 1
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded", "image/png"])
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/x-www-form-urlencoded", "image/png"]
+)
 def test_edits_need_multipart(http, content_type):
     r = http.post("/v1/images/edits", content=b'{"prompt": "x"}', headers={"content-type": content_type})
     assert "expected multipart/form-data" in error(r, 400, None)["message"]
 
 
 def test_broken_multipart(http):
-    r = http.post("/v1/images/edits", content=b"--nope\r\ngarbage",
-                  headers={"content-type": "multipart/form-data; boundary=other"})
+    r = http.post(
+        "/v1/images/edits",
+        content=b"--nope\r\ngarbage",
+        headers={"content-type": "multipart/form-data; boundary=other"},
+    )
     assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error"
     r = http.post("/v1/images/edits", content=b"whatever", headers={"content-type": "multipart/form-data"})
     assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error"
@@ -129,8 +151,12 @@ def test_empty_optional_multipart_fields_mean_defaults(make_server):
     from .live import FakeEngine
 
     server = make_server(FakeEngine(), policy=None, unsafe_disable_safety=True)
-    r = httpx.post(server.url + "/v1/images/variations", data={"n": "", "size": "", "response_format": "", "model": ""},
-                   files={"image": ("upload", png_bytes((64, 64), "RGB"))}, timeout=60)
+    r = httpx.post(
+        server.url + "/v1/images/variations",
+        data={"n": "", "size": "", "response_format": "", "model": ""},
+        files={"image": ("upload", png_bytes((64, 64), "RGB"))},
+        timeout=60,
+    )
     assert r.status_code == 200, r.text
     (item,) = r.json()["data"]
     assert "url" in item  # default format; default size 1024x1024
@@ -139,14 +165,18 @@ def test_empty_optional_multipart_fields_mean_defaults(make_server):
 
 def _stream(total: int, sent: list[int], chunk: int = 256 * 1024):
     """A multipart body with one huge file part, counting what the client managed to send."""
+
     def gen():
-        head = (b'--b\r\nContent-Disposition: form-data; name="image"; filename="upload"\r\n'
-                b"Content-Type: application/octet-stream\r\n\r\n")
+        head = (
+            b'--b\r\nContent-Disposition: form-data; name="image"; filename="upload"\r\n'
+            b"Content-Type: application/octet-stream\r\n\r\n"
+        )
         sent[0] += len(head)
         yield head
         while sent[0] < total:
             sent[0] += chunk
             yield b"\0" * chunk
+
     return gen()
 
 
@@ -154,8 +184,11 @@ def test_20_mb_upload_with_content_length_is_refused_without_reading_it(http):
     total = 20 * 1024 * 1024
     sent = [0]
     start = time.monotonic()
-    r = http.post("/v1/images/edits", content=_stream(total, sent),
-                  headers={"content-type": "multipart/form-data; boundary=b", "content-length": str(total)})
+    r = http.post(
+        "/v1/images/edits",
+        content=_stream(total, sent),
+        headers={"content-type": "multipart/form-data; boundary=b", "content-length": str(total)},
+    )
     assert error(r, 400, "image")["message"] == IMAGE_MESSAGE
     assert sent[0] < total  # the server answered before the client could send it all
     assert time.monotonic() - start < 10
@@ -164,8 +197,11 @@ def test_20_mb_upload_with_content_length_is_refused_without_reading_it(http):
 def test_20_mb_chunked_upload_is_cut_off_at_the_limit(http):
     total = 20 * 1024 * 1024
     sent = [0]
-    r = http.post("/v1/images/variations", content=_stream(total, sent),
-                  headers={"content-type": "multipart/form-data; boundary=b"})  # no content-length
+    r = http.post(
+        "/v1/images/variations",
+        content=_stream(total, sent),
+        headers={"content-type": "multipart/form-data; boundary=b"},
+    )  # no content-length
     assert error(r, 400, "image")["message"] == IMAGE_MESSAGE
     assert sent[0] < total
 
@@ -205,15 +241,25 @@ def test_unknown_or_malformed_image_names_are_404(http):
 
 def test_openapi_document_and_docs(http):
     doc = http.get("/openapi.json").json()
-    for path in ("/v1/images/generations", "/v1/images/edits", "/v1/images/variations", "/v1/models",
-                 "/v1/models/{model_id}", "/health", "/metrics"):
+    for path in (
+        "/v1/images/generations",
+        "/v1/images/edits",
+        "/v1/images/variations",
+        "/v1/models",
+        "/v1/models/{model_id}",
+        "/health",
+        "/metrics",
+    ):
         assert path in doc["paths"], path
     edit = doc["paths"]["/v1/images/edits"]["post"]
     assert "multipart/form-data" in edit["requestBody"]["content"]
     from unclip.server.validation import FIELDS
 
-    for name, path in (("generations", "/v1/images/generations"), ("edits", "/v1/images/edits"),
-                       ("variations", "/v1/images/variations")):  # the document lists what the server takes
+    for name, path in (
+        ("generations", "/v1/images/generations"),
+        ("edits", "/v1/images/edits"),
+        ("variations", "/v1/images/variations"),
+    ):  # the document lists what the server takes
         (body,) = doc["paths"][path]["post"]["requestBody"]["content"].values()
         assert set(body["schema"]["properties"]) == FIELDS[name], name
     assert "HTTPBearer" in doc["components"]["securitySchemes"]
@@ -223,7 +269,9 @@ def test_health(http):
     body = http.get("/health").json()
     assert body["status"] == "ok" and body["model"] == "dall-e-2" and body["max_size"] == 1024
     assert body["auth"] is False
-    checks = body["safety_checks"]  # the live server waives the nudity check (conftest): it is on only if installed
+    checks = body[
+        "safety_checks"
+    ]  # the live server waives the nudity check (conftest): it is on only if installed
     assert checks["classifier"] == "on" and checks["faces"] == "on"
     if checks["nudity"] == "on":
         assert body["safety"] == "on" and body["safety_waived"] == []

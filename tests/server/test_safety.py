@@ -27,7 +27,11 @@ def refusal(exc: openai.BadRequestError) -> dict:
 
 
 def refusal_lines(caplog) -> list[dict]:
-    return [r.fields for r in caplog.records if getattr(r, "fields", None) and r.getMessage() == "content policy refusal"]
+    return [
+        r.fields
+        for r in caplog.records
+        if getattr(r, "fields", None) and r.getMessage() == "content policy refusal"
+    ]
 
 
 def test_refused_prompt_costs_no_generation_and_is_logged(make_server, caplog):
@@ -47,7 +51,9 @@ def test_refused_prompt_costs_no_generation_and_is_logged(make_server, caplog):
     (line, _) = refusal_lines(caplog)
     assert line["stage"] == "prompt" and line["category"] == "test-category" and line["score"] == 0.93
     assert line["request_id"].startswith("req_")
-    access = [r.fields for r in caplog.records if r.name == "unclip.server.access" and r.fields["status"] == 400]
+    access = [
+        r.fields for r in caplog.records if r.name == "unclip.server.access" and r.fields["status"] == 400
+    ]
     assert access[0]["outcome"] == "refused" and access[0]["refusal"]["category"] == "test-category"
 
 

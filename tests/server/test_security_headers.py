@@ -25,11 +25,16 @@ def test_no_page_loads_a_script_from_another_origin(server):
             for src in re.findall(r"<script[^>]*src=[\"']([^\"']+)", r.text):
                 assert "://" not in src and not src.startswith("//"), (path, src)
         else:
-            assert r.status_code == 404 and r.json()["error"]["type"] == "invalid_request_error", (path, r.text)
+            assert r.status_code == 404 and r.json()["error"]["type"] == "invalid_request_error", (
+                path,
+                r.text,
+            )
     assert httpx.get(server.url + "/openapi.json").json()["paths"]  # the API document is still served
 
 
-@pytest.mark.parametrize("path", ["/", "/static/js/main.js", "/v1/models", "/health", "/openapi.json", "/nowhere"])
+@pytest.mark.parametrize(
+    "path", ["/", "/static/js/main.js", "/v1/models", "/health", "/openapi.json", "/nowhere"]
+)
 def test_every_response_carries_the_security_headers(server, path):
     r = httpx.get(server.url + path)
     csp = r.headers["content-security-policy"]
@@ -45,7 +50,11 @@ def test_image_urls_carry_them_too(server):
 
 
 def test_a_public_base_url_may_serve_the_editor_its_images(make_server):
-    server = make_server(FakeEngine(), policy=None, unsafe_disable_safety=True,
-                         public_base_url="https://images.example.com/unclip/")
+    server = make_server(
+        FakeEngine(),
+        policy=None,
+        unsafe_disable_safety=True,
+        public_base_url="https://images.example.com/unclip/",
+    )
     csp = httpx.get(server.url + "/").headers["content-security-policy"]
     assert "connect-src 'self' https://images.example.com" in csp

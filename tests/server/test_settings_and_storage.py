@@ -15,11 +15,26 @@ from unclip.utils.config import ConfigError
 
 def test_precedence_defaults_file_env_flags(tmp_path):
     config = tmp_path / "server.json"
-    config.write_text(json.dumps({"port": 9001, "max_queue": 5, "api_keys": ["sk-file-000001"],
-                                  "stage_settings": {"decoder_steps": 3, "prior_steps": 2}}))
-    s = load_settings(config, env={"UNCLIP_PORT": "9002", "UNCLIP_BATCH_WAIT_MS": "5",
-                                   "UNCLIP_STAGE_SETTINGS": '{"decoder_steps": 4}', "UNCLIP_CACHE": "/x"},
-                      flags={"port": 9003, "api_keys": ["sk-flag-000001"]})
+    config.write_text(
+        json.dumps(
+            {
+                "port": 9001,
+                "max_queue": 5,
+                "api_keys": ["sk-file-000001"],
+                "stage_settings": {"decoder_steps": 3, "prior_steps": 2},
+            }
+        )
+    )
+    s = load_settings(
+        config,
+        env={
+            "UNCLIP_PORT": "9002",
+            "UNCLIP_BATCH_WAIT_MS": "5",
+            "UNCLIP_STAGE_SETTINGS": '{"decoder_steps": 4}',
+            "UNCLIP_CACHE": "/x",
+        },
+        flags={"port": 9003, "api_keys": ["sk-flag-000001"]},
+    )
     assert (s.port, s.max_queue, s.batch_wait_ms) == (9003, 5, 5.0)
     assert s.stage_settings == {"decoder_steps": 4, "prior_steps": 2}
     assert s.api_keys == ["sk-file-000001", "sk-flag-000001"]  # keys from every source
@@ -54,8 +69,14 @@ def test_bad_config_files_are_rejected_naming_the_key(tmp_path, data, match):
 
 
 def test_env_vars_are_typed_and_unknown_ones_rejected():
-    s = load_settings(env={"UNCLIP_UNSAFE_DISABLE_SAFETY": "yes", "UNCLIP_MAX_BATCH_IMAGES": "4",
-                           "UNCLIP_PUBLIC_BASE_URL": "https://img.example.com", "UNCLIP_MODEL": ""})
+    s = load_settings(
+        env={
+            "UNCLIP_UNSAFE_DISABLE_SAFETY": "yes",
+            "UNCLIP_MAX_BATCH_IMAGES": "4",
+            "UNCLIP_PUBLIC_BASE_URL": "https://img.example.com",
+            "UNCLIP_MODEL": "",
+        }
+    )
     assert s.unsafe_disable_safety is True and s.max_batch_images == 4 and s.model is None
     with pytest.raises(ConfigError, match="UNCLIP_API_KEY"):
         load_settings(env={"UNCLIP_API_KEY": "typo-for-keys"})
@@ -75,11 +96,22 @@ def test_cli_print_config_hides_keys(monkeypatch, capsys):
     from unclip.cli.main import main
 
     monkeypatch.setenv("UNCLIP_API_KEYS", "sk-secret-value-123")
-    assert main(["serve", "--print-config", "--port", "9100", "--decoder-steps", "3", "--steps-preset", "fastest"]) == 0
+    assert (
+        main(
+            ["serve", "--print-config", "--port", "9100", "--decoder-steps", "3", "--steps-preset", "fastest"]
+        )
+        == 0
+    )
     stdout = capsys.readouterr().out
     out = json.loads(stdout)
-    assert out["port"] == 9100 and out["stage_settings"] == {"decoder_steps": 3} and out["steps_preset"] == "fastest"
-    assert "sk-secret-value-123" not in stdout and out["api_keys"] == ["sk-" + "*" * 16]  # 19 characters: no tail shown
+    assert (
+        out["port"] == 9100
+        and out["stage_settings"] == {"decoder_steps": 3}
+        and out["steps_preset"] == "fastest"
+    )
+    assert "sk-secret-value-123" not in stdout and out["api_keys"] == [
+        "sk-" + "*" * 16
+    ]  # 19 characters: no tail shown
 
 
 # ---------------------------------------------------------------------- image store

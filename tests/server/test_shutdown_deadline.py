@@ -17,13 +17,17 @@ TIMEOUT_S = 2.0
 
 def test_requests_cut_off_at_the_deadline_get_503_and_the_server_stops_in_time(make_server):
     engine = CountingEngine(FakeEngine(), delay=30.0)  # a model call far longer than the deadline
-    server = make_server(engine, policy=None, unsafe_disable_safety=True, shutdown_timeout_s=TIMEOUT_S,
-                         max_batch_images=1)
+    server = make_server(
+        engine, policy=None, unsafe_disable_safety=True, shutdown_timeout_s=TIMEOUT_S, max_batch_images=1
+    )
     answers: dict[int, httpx.Response] = {}
 
     def request(i: int) -> None:
-        answers[i] = httpx.post(server.url + "/v1/images/generations", timeout=60,
-                                json={"prompt": f"apple {i}", "size": "256x256", "response_format": "b64_json"})
+        answers[i] = httpx.post(
+            server.url + "/v1/images/generations",
+            timeout=60,
+            json={"prompt": f"apple {i}", "size": "256x256", "response_format": "b64_json"},
+        )
 
     threads = [threading.Thread(target=request, args=(i,)) for i in range(2)]  # one running, one queued
     for t in threads:

@@ -40,8 +40,15 @@ def read_until_closed(s: socket.socket, within: float) -> bytes:
 
 @pytest.fixture
 def server(make_server):
-    return make_server(FakeEngine(), policy=None, unsafe_disable_safety=True, api_keys=[KEY],
-                       header_timeout_s=1.0, body_timeout_s=1.5, max_connections=8)
+    return make_server(
+        FakeEngine(),
+        policy=None,
+        unsafe_disable_safety=True,
+        api_keys=[KEY],
+        header_timeout_s=1.0,
+        body_timeout_s=1.5,
+        max_connections=8,
+    )
 
 
 def test_headers_that_never_finish_are_cut_off(server):
@@ -58,10 +65,12 @@ def test_headers_that_never_finish_are_cut_off(server):
 def test_a_stalled_authenticated_upload_is_cut_off(server):
     s = connect(server)
     part = png_bytes((64, 64), "RGBA")
-    s.sendall(b"POST /v1/images/edits HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-              b"Authorization: Bearer " + KEY.encode() + b"\r\n"
-              b"Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 900000\r\n\r\n"
-              b"--XyZ\r\nContent-Disposition: form-data; name=\"image\"; filename=\"upload\"\r\n\r\n" + part)
+    s.sendall(
+        b"POST /v1/images/edits HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Authorization: Bearer " + KEY.encode() + b"\r\n"
+        b"Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 900000\r\n\r\n"
+        b'--XyZ\r\nContent-Disposition: form-data; name="image"; filename="upload"\r\n\r\n' + part
+    )
     answer = read_until_closed(s, within=6)  # then nothing more: the upload stalls
     assert answer.startswith(b"HTTP/1.1 408") and b"request_timeout" in answer, answer[:300]
     s.close()
@@ -86,6 +95,9 @@ def test_normal_and_kept_alive_requests_are_unaffected(server):
         for _ in range(3):
             assert http.get("/v1/models").status_code == 200
             time.sleep(0.4)  # idle between requests on the same connection, under keep-alive
-        r = http.post("/v1/images/variations", data={"size": "256x256", "response_format": "b64_json"},
-                      files={"image": ("upload", png_bytes((64, 64), "RGB"), "application/octet-stream")})
+        r = http.post(
+            "/v1/images/variations",
+            data={"size": "256x256", "response_format": "b64_json"},
+            files={"image": ("upload", png_bytes((64, 64), "RGB"), "application/octet-stream")},
+        )
         assert r.status_code == 200

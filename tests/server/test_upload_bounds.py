@@ -46,8 +46,13 @@ def test_declared_4096_px_uploads_reach_the_model_at_the_output_size(server, upl
     live, engine, _ = server
     assert len(uploads["image"]) < 200_000  # small files that declare 16.7 megapixels
     client = live.client()
-    client.images.edit(image=uploads["rgb"], mask=uploads["mask"], prompt="a boat", size="256x256",
-                       response_format="b64_json")
+    client.images.edit(
+        image=uploads["rgb"],
+        mask=uploads["mask"],
+        prompt="a boat",
+        size="256x256",
+        response_format="b64_json",
+    )
     image, mask = engine.inputs[-1]
     assert image.size == (256, 256) and mask is not None and mask.size == (256, 256)
     region = np.asarray(mask.getchannel("A")) == 0  # the mask's 1000 px hole, at 1/16 scale
@@ -59,7 +64,9 @@ def test_declared_4096_px_uploads_reach_the_model_at_the_output_size(server, upl
 
 def test_a_hole_smaller_than_an_output_pixel_survives_the_shrinking(server, uploads):
     live, engine, _ = server
-    live.client().images.edit(image=uploads["image"], prompt="a boat", size="256x256", response_format="b64_json")
+    live.client().images.edit(
+        image=uploads["image"], prompt="a boat", size="256x256", response_format="b64_json"
+    )
     image, mask = engine.inputs[-1]
     assert mask is None and image.size == (256, 256)
     alpha = np.asarray(image.getchannel("A"))

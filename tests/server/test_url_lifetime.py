@@ -14,8 +14,14 @@ from .live import FakeEngine, assert_error
 @pytest.fixture
 def server(make_server, tmp_path):
     engine = FakeEngine()
-    return make_server(engine, storage_max_files=5, data_dir=str(tmp_path), unsafe_disable_safety=True,
-                       policy=None, url_ttl_s=600), engine
+    return make_server(
+        engine,
+        storage_max_files=5,
+        data_dir=str(tmp_path),
+        unsafe_disable_safety=True,
+        policy=None,
+        url_ttl_s=600,
+    ), engine
 
 
 def test_more_images_than_room_is_refused_before_any_model_work(server, tmp_path):
@@ -40,12 +46,20 @@ def test_urls_handed_out_stay_alive_when_someone_else_fills_the_storage(server, 
         assert e.value.status_code == 503
     assert [httpx.get(u).status_code for u in urls] == [200] * 5
     # b64_json stores nothing, so it still works
-    assert len(client.images.generate(prompt="a dog", n=2, size="256x256", response_format="b64_json").data) == 2
+    assert (
+        len(client.images.generate(prompt="a dog", n=2, size="256x256", response_format="b64_json").data) == 2
+    )
 
 
 def test_room_comes_back_as_urls_expire(make_server, tmp_path):
-    live = make_server(FakeEngine(), storage_max_files=2, data_dir=str(tmp_path), unsafe_disable_safety=True,
-                       policy=None, url_ttl_s=1.0)
+    live = make_server(
+        FakeEngine(),
+        storage_max_files=2,
+        data_dir=str(tmp_path),
+        unsafe_disable_safety=True,
+        policy=None,
+        url_ttl_s=1.0,
+    )
     client = live.client()
     first = [d.url for d in client.images.generate(prompt="a cat", n=2, size="256x256").data]
     with pytest.raises(openai.APIStatusError):

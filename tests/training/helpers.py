@@ -50,18 +50,45 @@ def make_folder(root: Path, size: int = 32, n: int | None = None) -> Path:
 
 
 CLIP_MODEL: dict[str, Any] = {
-    "embed_dim": 32, "text_width": 32, "text_layers": 1, "text_heads": 2, "text_max_tokens": 8,
-    "vision_width": 32, "vision_layers": 1, "vision_heads": 2, "image_size": 32, "patch_size": 8,
+    "embed_dim": 32,
+    "text_width": 32,
+    "text_layers": 1,
+    "text_heads": 2,
+    "text_max_tokens": 8,
+    "vision_width": 32,
+    "vision_layers": 1,
+    "vision_heads": 2,
+    "image_size": 32,
+    "patch_size": 8,
 }
-PRIOR_MODEL: dict[str, Any] = {"clip_dim": 32, "text_width": 32, "max_text_tokens": 8, "width": 64, "layers": 2, "heads": 2}
+PRIOR_MODEL: dict[str, Any] = {
+    "clip_dim": 32,
+    "text_width": 32,
+    "max_text_tokens": 8,
+    "width": 64,
+    "layers": 2,
+    "heads": 2,
+}
 DECODER_MODEL: dict[str, Any] = {
-    "clip_dim": 32, "text_width": 32, "image_size": 16, "context_tokens": 2,
-    "unet": {"in_channels": 3, "out_channels": 6, "channels": [16, 32], "blocks_per_level": 1,
-             "attention_levels": [False, True], "mid_attention": False, "head_channels": 16,
-             "context_dim": 32, "groups": 8},
+    "clip_dim": 32,
+    "text_width": 32,
+    "image_size": 16,
+    "context_tokens": 2,
+    "unet": {
+        "in_channels": 3,
+        "out_channels": 6,
+        "channels": [16, 32],
+        "blocks_per_level": 1,
+        "attention_levels": [False, True],
+        "mid_attention": False,
+        "head_channels": 16,
+        "context_dim": 32,
+        "groups": 8,
+    },
 }
 UPSAMPLER_MODEL: dict[str, Any] = {
-    "low_res": 16, "high_res": 64,
+    "low_res": 16,
+    "high_res": 64,
     "unet": {"in_channels": 6, "out_channels": 3, "channels": [8, 16], "blocks_per_level": 1, "groups": 8},
 }
 
@@ -70,8 +97,18 @@ def base_config(run_dir: Path, data: Path, steps: int = 4, batch: int = 4, **tra
     return {
         "run_dir": str(run_dir),
         "data": {"source": str(data), "num_workers": 0},
-        "train": {"steps": steps, "batch_size": batch, "log_every": 1, "checkpoint_every": steps, "sample_every": 0,
-                  "progress": False, "tensorboard": False, "ema_decay": 0.99, "threads": 1, **train},
+        "train": {
+            "steps": steps,
+            "batch_size": batch,
+            "log_every": 1,
+            "checkpoint_every": steps,
+            "sample_every": 0,
+            "progress": False,
+            "tensorboard": False,
+            "ema_decay": 0.99,
+            "threads": 1,
+            **train,
+        },
         "optim": {"lr": 1e-3, "warmup_steps": 2},
     }
 
@@ -123,12 +160,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch(stage: str, config: Path, tmp: Path, *accelerate_args: str, processes: int = 2, resume: bool = False) -> subprocess.CompletedProcess:
+def launch(
+    stage: str, config: Path, tmp: Path, *accelerate_args: str, processes: int = 2, resume: bool = False
+) -> subprocess.CompletedProcess:
     """`accelerate launch` `processes` CPU processes (gloo) running `unclip train STAGE --config CONFIG`."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "HF_HOME": str(tmp / "hf")}
     command = [
-        sys.executable, "-m", "accelerate.commands.launch", *accelerate_args, "--num_processes", str(processes),
-        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port()),
-        "-m", "unclip.cli.main", "train", stage, "--config", str(config), *(["--resume"] if resume else []),
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        *accelerate_args,
+        "--num_processes",
+        str(processes),
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--main_process_port",
+        str(free_port()),
+        "-m",
+        "unclip.cli.main",
+        "train",
+        stage,
+        "--config",
+        str(config),
+        *(["--resume"] if resume else []),
     ]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)

@@ -16,10 +16,16 @@ def write(path, text):
 
 
 def test_toml_json_yaml_load_to_the_same_config(tmp_path):
-    toml = write(tmp_path / "a.toml", 'run_dir = "r"\n[train]\nsteps = 5\n[prior]\nclip = "c"\n[prior.model]\nwidth = 64\nheads = 2\n')
+    toml = write(
+        tmp_path / "a.toml",
+        'run_dir = "r"\n[train]\nsteps = 5\n[prior]\nclip = "c"\n[prior.model]\nwidth = 64\nheads = 2\n',
+    )
     data = {"run_dir": "r", "train": {"steps": 5}, "prior": {"clip": "c", "model": {"width": 64, "heads": 2}}}
     js = write(tmp_path / "a.json", json.dumps(data))
-    yaml = write(tmp_path / "a.yaml", "run_dir: r\ntrain:\n  steps: 5\nprior:\n  clip: c\n  model:\n    width: 64\n    heads: 2\n")
+    yaml = write(
+        tmp_path / "a.yaml",
+        "run_dir: r\ntrain:\n  steps: 5\nprior:\n  clip: c\n  model:\n    width: 64\n    heads: 2\n",
+    )
     configs = [load_train_config(p, "prior") for p in (toml, js, yaml)]
     assert configs[0] == configs[1] == configs[2]
     assert configs[0].stage.model.width == 64 and configs[0].stage.caption_dropout == 0.1
@@ -30,9 +36,15 @@ def test_toml_json_yaml_load_to_the_same_config(tmp_path):
     [
         ('run_dir = "r"\n[train]\nstep = 5\n', r"a.toml.train: unknown key\(s\) \['step'\]"),
         ('run_dir = "r"\n[train]\nsteps = "many"\n', r"a.toml.train.steps: expected an integer, got 'many'"),
-        ('run_dir = "r"\n[clip.model]\nembed_dim = 1.5\n', r"a.toml.clip.model.embed_dim: expected an integer, got 1.5"),
-        ('run_dir = "r"\n[optim]\nschedule = "linear"\n', r"a.toml.optim: schedule must be 'constant' or 'cosine'"),
-        ('[train]\nsteps = 5\n', r"a.toml: missing required key\(s\) \['run_dir'\]"),
+        (
+            'run_dir = "r"\n[clip.model]\nembed_dim = 1.5\n',
+            r"a.toml.clip.model.embed_dim: expected an integer, got 1.5",
+        ),
+        (
+            'run_dir = "r"\n[optim]\nschedule = "linear"\n',
+            r"a.toml.optim: schedule must be 'constant' or 'cosine'",
+        ),
+        ("[train]\nsteps = 5\n", r"a.toml: missing required key\(s\) \['run_dir'\]"),
         ('run_dir = "r"\n[decoder]\nclip = "c"\n', r"this is a decoder config, not a clip config"),
         ('run_dir = "r"\n[train\n', r"a.toml: not valid TOML"),
     ],
@@ -79,8 +91,17 @@ def test_high_noise_share_draws_that_share_of_timesteps_from_the_high_noise_rang
 
 
 def test_set_overrides(tmp_path):
-    cfg = load_train_config({"run_dir": "r"}, "clip", ["train.steps=7", "optim.lr=3e-4", "data.source=some/where", "optim.betas=[0.9, 0.95]"])
-    assert (cfg.train.steps, cfg.optim.lr, cfg.data.source, cfg.optim.betas) == (7, 3e-4, "some/where", (0.9, 0.95))
+    cfg = load_train_config(
+        {"run_dir": "r"},
+        "clip",
+        ["train.steps=7", "optim.lr=3e-4", "data.source=some/where", "optim.betas=[0.9, 0.95]"],
+    )
+    assert (cfg.train.steps, cfg.optim.lr, cfg.data.source, cfg.optim.betas) == (
+        7,
+        3e-4,
+        "some/where",
+        (0.9, 0.95),
+    )
     with pytest.raises(ConfigError, match="expected KEY=VALUE"):
         load_train_config({"run_dir": "r"}, "clip", ["train.steps"])
 
@@ -88,7 +109,9 @@ def test_set_overrides(tmp_path):
 @pytest.mark.parametrize("stage", ["clip", "prior", "decoder", "upsampler"])
 @pytest.mark.parametrize("preset", ["tiny", "bench", "paper"])
 def test_example_configs_load(tmp_path, stage, preset):
-    path = write(tmp_path / "c.toml", to_toml(example_config(stage, preset, "data", "runs/x", "runs/clip"), stage))
+    path = write(
+        tmp_path / "c.toml", to_toml(example_config(stage, preset, "data", "runs/x", "runs/clip"), stage)
+    )
     cfg = load_train_config(path, stage)
     assert cfg.run_dir == "runs/x"
 
@@ -113,7 +136,24 @@ def test_shipped_example_configs_load():
 
 def test_init_config_writes_a_loadable_commented_config(tmp_path):
     path = tmp_path / "prior.toml"
-    assert main(["train", "init-config", "prior", "-o", str(path), "--preset", "tiny", "--data", "d", "--clip", "runs/c"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "init-config",
+                "prior",
+                "-o",
+                str(path),
+                "--preset",
+                "tiny",
+                "--data",
+                "d",
+                "--clip",
+                "runs/c",
+            ]
+        )
+        == 0
+    )
     text = path.read_text()
     assert "caption_dropout = 0.1  # replace the caption with the empty caption (paper: 10%)" in text
     cfg = load_train_config(path, "prior")
@@ -140,7 +180,16 @@ def test_a_sampling_config_that_is_not_utf8_is_a_config_error_naming_the_file(tm
 def test_cli_export_reports_a_sampling_file_that_is_not_utf8(tmp_path, capsys):
     path = tmp_path / "sampling.json"
     path.write_bytes(b"\xff\xfe{}")
-    runs = ["--clip", "c", "--prior", "p", "--decoder", "d", "--upsampler-256", "u"]  # not read: sampling is first
+    runs = [
+        "--clip",
+        "c",
+        "--prior",
+        "p",
+        "--decoder",
+        "d",
+        "--upsampler-256",
+        "u",
+    ]  # not read: sampling is first
     rc = main(["train", "export", *runs, "--sampling", str(path), "-o", str(tmp_path / "model")])
     err = capsys.readouterr().err
     assert rc == 2 and f"{path}: not a UTF-8 text file" in err and "Traceback" not in err

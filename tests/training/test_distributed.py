@@ -30,5 +30,8 @@ def test_two_processes_equal_one_process_with_the_whole_batch(shapes_data, tmp_p
     assert (one / "tokenizer" / "vocab.json").read_text() == (two / "tokenizer" / "vocab.json").read_text()
     name = f"step-{steps:08d}"
     assert_same_weights(one / "checkpoints" / name, two / "checkpoints" / name, atol=1e-5)
-    losses = [[float(r.split(",")[1]) for r in (run / "metrics.csv").read_text().splitlines()[1:]] for run in (one, two)]
+    losses = [
+        [float(r.split(",")[1]) for r in (run / "metrics.csv").read_text().splitlines()[1:]]
+        for run in (one, two)
+    ]
     assert len(losses[0]) == steps and all(abs(a - b) < 1e-5 for a, b in zip(*losses)), losses

@@ -25,7 +25,9 @@ def test_bad_sizes_are_input_errors_and_write_nothing(tiny_model_dir, dataset, t
     out = tmp_path / "emb"
     sizes = {"batch_size": 4, "shard_size": 4, name: value}
     with pytest.raises(InputError, match=f"{name}: must be a whole number of at least 1"):
-        embed_dataset(tiny_model_dir, DataConfig(source=str(dataset), num_workers=0), out, log=lambda m: None, **sizes)
+        embed_dataset(
+            tiny_model_dir, DataConfig(source=str(dataset), num_workers=0), out, log=lambda m: None, **sizes
+        )
     assert not out.exists()
 
 
@@ -33,9 +35,13 @@ def test_cli_metadata_that_is_not_utf8_is_reported_and_leaves_no_output(tiny_mod
     data = tmp_path / "set"
     data.mkdir()
     Image.new("RGB", (64, 64), "red").save(data / "0.png")
-    (data / "metadata.jsonl").write_bytes(json.dumps({"file": "0.png", "caption": "x"}).encode()[:-2] + b'\xe9"}\n')
+    (data / "metadata.jsonl").write_bytes(
+        json.dumps({"file": "0.png", "caption": "x"}).encode()[:-2] + b'\xe9"}\n'
+    )
     out = tmp_path / "emb"
-    rc = main(["embed", "--clip", str(tiny_model_dir), "--data", str(data), "--out", str(out), "--num-workers", "0"])
+    rc = main(
+        ["embed", "--clip", str(tiny_model_dir), "--data", str(data), "--out", str(out), "--num-workers", "0"]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and f"{data / 'metadata.jsonl'}: line 1 is not UTF-8 text (byte 0xe9)" in err, err
     assert "Traceback" not in err and not out.exists()

@@ -29,11 +29,23 @@ def inpaint_model(model: dict) -> dict:
 def runs(shapes_data, clip_run, tmp_path_factory):
     root = tmp_path_factory.mktemp("stages")
     emb = root / "emb"
-    embed_dataset(clip_run, DataConfig(source=str(shapes_data), num_workers=0), emb, batch_size=4, shard_size=3, hidden=True, log=lambda m: None)
+    embed_dataset(
+        clip_run,
+        DataConfig(source=str(shapes_data), num_workers=0),
+        emb,
+        batch_size=4,
+        shard_size=3,
+        hidden=True,
+        log=lambda m: None,
+    )
     prior = H.prior_config(root / "prior", shapes_data, clip_run, steps=2, batch=4)
     prior["data"]["embeddings"] = str(emb)
     train(load_train_config(prior, "prior"))
-    train(load_train_config(H.decoder_config(root / "decoder", shapes_data, clip_run, steps=2, batch=4), "decoder"))
+    train(
+        load_train_config(
+            H.decoder_config(root / "decoder", shapes_data, clip_run, steps=2, batch=4), "decoder"
+        )
+    )
     inpaint = H.decoder_config(root / "decoder_inpaint", shapes_data, clip_run, steps=2, batch=4)
     inpaint["decoder"].update(model=inpaint_model(H.DECODER_MODEL), init_from=str(root / "decoder"))
     train(load_train_config(inpaint, "decoder"))
@@ -41,8 +53,15 @@ def runs(shapes_data, clip_run, tmp_path_factory):
     up["upsampler"]["model"].update(low_res=64, high_res=256)
     up["data"]["min_image_size"] = 32  # the test images are 64 px: upscaled to 256, fine for a smoke test
     train(load_train_config(up, "upsampler"))
-    return {"root": root, "clip": clip_run, "emb": emb, "prior": root / "prior", "decoder": root / "decoder",
-            "decoder_inpaint": root / "decoder_inpaint", "upsampler_256": root / "up256"}
+    return {
+        "root": root,
+        "clip": clip_run,
+        "emb": emb,
+        "prior": root / "prior",
+        "decoder": root / "decoder",
+        "decoder_inpaint": root / "decoder_inpaint",
+        "upsampler_256": root / "up256",
+    }
 
 
 def test_embed_writes_aligned_shards_and_resumes(runs, clip_run, shapes_data):
@@ -53,7 +72,15 @@ def test_embed_writes_aligned_shards_and_resumes(runs, clip_run, shapes_data):
     assert row["image_embeds"].shape == (32,) and row["text_hidden"].shape == (8, 32)
     (emb / shard_name(1)).unlink()
     lines = []
-    embed_dataset(clip_run, DataConfig(source=str(shapes_data), num_workers=0), emb, batch_size=4, shard_size=3, hidden=True, log=lines.append)
+    embed_dataset(
+        clip_run,
+        DataConfig(source=str(shapes_data), num_workers=0),
+        emb,
+        batch_size=4,
+        shard_size=3,
+        hidden=True,
+        log=lines.append,
+    )
     assert "1 shard(s) written, 2 already done" in lines[-1]
     assert torch.equal(EmbeddingStore(emb).row(5)["image_embeds"], row["image_embeds"])
 
@@ -72,17 +99,38 @@ def test_inpainting_init_zeroes_only_the_new_channels(runs):
 
 def test_export_makes_a_model_directory_that_generates(runs, tmp_path):
     out = tmp_path / "model"
-    args = ["train", "export", "-o", str(out), "--clip", str(runs["clip"]), "--prior", str(runs["prior"]),
-            "--decoder", str(runs["decoder"]), "--upsampler-256", str(runs["upsampler_256"]),
-            "--decoder-inpaint", str(runs["decoder_inpaint"])]
+    args = [
+        "train",
+        "export",
+        "-o",
+        str(out),
+        "--clip",
+        str(runs["clip"]),
+        "--prior",
+        str(runs["prior"]),
+        "--decoder",
+        str(runs["decoder"]),
+        "--upsampler-256",
+        str(runs["upsampler_256"]),
+        "--decoder-inpaint",
+        str(runs["decoder_inpaint"]),
+    ]
     assert main(args) == 0
     assert "Test shapes" in (out / "ATTRIBUTION.md").read_text()
     pipe = UnCLIP.from_pretrained(out, device="cpu", dtype=torch.float32)  # bf16 on CPUs that have it
     assert set(pipe.cascade.modules) == {"clip", "prior", "decoder", "upsampler_256", "decoder_inpaint"}
     ema = load_trained(runs["decoder"], "decoder").state_dict()
     assert all(torch.equal(v, pipe.cascade.decoder.state_dict()[k]) for k, v in ema.items())
-    images = pipe.generate("a red circle", n=1, size=256, seed=0, prior_steps=2, decoder_steps=2,
-                           upsampler_256_steps=2, prior_candidates=1)
+    images = pipe.generate(
+        "a red circle",
+        n=1,
+        size=256,
+        seed=0,
+        prior_steps=2,
+        decoder_steps=2,
+        upsampler_256_steps=2,
+        prior_candidates=1,
+    )
     assert images[0].size == (256, 256)
 
 
@@ -90,9 +138,27 @@ def test_init_component_continues_the_inpainting_decoder_of_a_model_directory(ru
     """`init_component = "decoder_inpaint"` starts from a model directory's inpainting decoder (all its
     weights), not from its text-to-image decoder with zeroed extra channels."""
     out = tmp_path / "model"
-    assert main(["train", "export", "-o", str(out), "--clip", str(runs["clip"]), "--prior", str(runs["prior"]),
-                 "--decoder", str(runs["decoder"]), "--upsampler-256", str(runs["upsampler_256"]),
-                 "--decoder-inpaint", str(runs["decoder_inpaint"])]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "export",
+                "-o",
+                str(out),
+                "--clip",
+                str(runs["clip"]),
+                "--prior",
+                str(runs["prior"]),
+                "--decoder",
+                str(runs["decoder"]),
+                "--upsampler-256",
+                str(runs["upsampler_256"]),
+                "--decoder-inpaint",
+                str(runs["decoder_inpaint"]),
+            ]
+        )
+        == 0
+    )
     shipped = load_trained(out, "decoder_inpaint").state_dict()
     for component, same in (("decoder_inpaint", True), ("decoder", False)):
         fresh = Decoder(DecoderConfig.from_dict(inpaint_model(H.DECODER_MODEL)))
@@ -108,8 +174,15 @@ def test_export_refuses_mismatched_stages(runs, tmp_path):
     with pytest.raises(RunError, match="cannot go into the decoder slot"):
         from unclip.training.export import export_model
 
-        export_model(tmp_path / "m", runs["clip"], {"prior": runs["prior"], "decoder": runs["decoder_inpaint"],
-                                                   "upsampler_256": runs["upsampler_256"]})
+        export_model(
+            tmp_path / "m",
+            runs["clip"],
+            {
+                "prior": runs["prior"],
+                "decoder": runs["decoder_inpaint"],
+                "upsampler_256": runs["upsampler_256"],
+            },
+        )
     with pytest.raises(RunError, match="this run trained a prior, not a decoder"):
         load_trained(runs["prior"], "decoder")
 
@@ -132,4 +205,6 @@ def test_attribution_files_merge_each_source_once(tmp_path):
     headers = [line for line in merged.splitlines() if line.startswith("#")]
     assert headers == ["# Attribution", "## twitter", "## fluent", "## openclipart"]
     assert "CC-BY-4.0, attribution required." in merged and merged.count("MIT.") == 1
-    assert merged.rstrip().endswith("Photos by the test suite (CC0).")  # a file without sections is kept whole
+    assert merged.rstrip().endswith(
+        "Photos by the test suite (CC0)."
+    )  # a file without sections is kept whole

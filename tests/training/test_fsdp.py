@@ -45,7 +45,9 @@ def test_fsdp_two_processes_equal_one_process_with_the_whole_batch(shapes_data, 
     assert_same_weights(one / "checkpoints" / name, two / "checkpoints" / name, atol=1e-5)
     # The checkpoint holds full (gathered) tensors in the unsharded format, optimizer state included.
     a, b = (load_file(str(run / "checkpoints" / name / "optimizer.safetensors")) for run in (one, two))
-    assert a.keys() == b.keys() and all(a[k].shape == b[k].shape and torch.allclose(a[k], b[k], atol=1e-5) for k in a)
+    assert a.keys() == b.keys() and all(
+        a[k].shape == b[k].shape and torch.allclose(a[k], b[k], atol=1e-5) for k in a
+    )
     assert all(abs(x - y) < 1e-5 for x, y in zip(losses(one), losses(two), strict=True))
     # What `unclip train export` loads: the EMA weights of the newest checkpoint.
     ema = load_file(str(two / "checkpoints" / name / "ema.safetensors"))
@@ -58,8 +60,17 @@ def test_fsdp_resume_matches_an_uninterrupted_run(shapes_data, tmp_path):
     run = tmp_path / "fsdp"
 
     def config(run_dir, steps):
-        cfg = H.upsampler_config(run_dir, shapes_data, steps=steps, batch=8, micro_batch_size=2, checkpoint_every=2,
-                                 sample_every=2, sample_steps=2, num_samples=2)
+        cfg = H.upsampler_config(
+            run_dir,
+            shapes_data,
+            steps=steps,
+            batch=8,
+            micro_batch_size=2,
+            checkpoint_every=2,
+            sample_every=2,
+            sample_steps=2,
+            num_samples=2,
+        )
         cfg["upsampler"]["model"]["separate_last_step"] = True
         cfg["optim"]["eps"] = 1e-3
         return cfg

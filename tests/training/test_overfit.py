@@ -39,7 +39,9 @@ def test_prior_overfits_and_stores_embedding_statistics(shapes_data, clip_run, t
     start, end = start_end(run)
     assert end < 0.3 * start, (start, end)
     prior = load_trained(run, "prior")
-    assert not torch.allclose(prior.embed_std, torch.ones_like(prior.embed_std))  # real statistics, not the init
+    assert not torch.allclose(
+        prior.embed_std, torch.ones_like(prior.embed_std)
+    )  # real statistics, not the init
     with (run / "metrics.csv").open() as f:
         last = list(csv.DictReader(f))[-1]
     assert float(last["sample_cos_image"]) > 0.5  # sampled embeddings resemble the true ones

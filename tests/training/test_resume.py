@@ -24,7 +24,10 @@ def cli(config: Path, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         [sys.executable, "-m", "unclip.cli.main", "train", "upsampler", "--config", str(config), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
 
 
@@ -76,8 +79,14 @@ def test_sigterm_then_sigkill_then_resume_matches_an_uninterrupted_run(shapes_da
     assert "resuming from" in (run / "log.txt").read_text()
 
     reference = tmp_path / "straight"
-    train(load_train_config(H.upsampler_config(reference, shapes_data, steps=steps, batch=4, checkpoint_every=6), "upsampler"))
-    assert_same_weights(run / "checkpoints" / f"step-{steps:08d}", reference / "checkpoints" / f"step-{steps:08d}")
+    train(
+        load_train_config(
+            H.upsampler_config(reference, shapes_data, steps=steps, batch=4, checkpoint_every=6), "upsampler"
+        )
+    )
+    assert_same_weights(
+        run / "checkpoints" / f"step-{steps:08d}", reference / "checkpoints" / f"step-{steps:08d}"
+    )
     # metrics.csv has every step exactly once despite the restarts.
     steps_logged = [int(line.split(",")[0]) for line in (run / "metrics.csv").read_text().splitlines()[1:]]
     assert steps_logged == list(range(1, steps + 1))

@@ -47,8 +47,12 @@ def load_model(
             "cascade (its images are noise). Pass a model directory (--model DIR) to use a trained model.",
             file=sys.stderr,
         )
-        return LoadedModel(build_cascade("tiny", inpainting=True).to(device=device), RANDOM_FALLBACK_NAME, None)
+        return LoadedModel(
+            build_cascade("tiny", inpainting=True).to(device=device), RANDOM_FALLBACK_NAME, None
+        )
     directory = Path(path).expanduser() if path is not None else default_model_path()
     cascade = load_cascade(directory, device=device, dtype=dtype, components=components)
     default = directory.resolve() == default_model_path().resolve()
-    return LoadedModel(cascade, "unclip default model" if default else f"unclip model {directory.name}", directory)
+    return LoadedModel(
+        cascade, "unclip default model" if default else f"unclip model {directory.name}", directory
+    )

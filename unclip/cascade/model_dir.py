@@ -78,7 +78,9 @@ def _atomic_write_bytes(path: Path, write) -> None:  # type: ignore[no-untyped-d
             os.unlink(tmp)
 
 
-def save_cascade(cascade: Cascade, directory: str | Path, dtype: torch.dtype | None = None, description: str = "") -> None:
+def save_cascade(
+    cascade: Cascade, directory: str | Path, dtype: torch.dtype | None = None, description: str = ""
+) -> None:
     """Write `cascade` to `directory`; `dtype` (e.g. float16) converts floating weights on the way."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -97,7 +99,9 @@ def save_cascade(cascade: Cascade, directory: str | Path, dtype: torch.dtype | N
                 value = value.to(dtype)
             state[key] = value.contiguous()
         weights = comp_dir / "model.safetensors"
-        _atomic_write_bytes(weights, lambda p, s=state, n=name: save_file(s, str(p), metadata={"component": n}))
+        _atomic_write_bytes(
+            weights, lambda p, s=state, n=name: save_file(s, str(p), metadata={"component": n})
+        )
         _atomic_write_bytes(comp_dir / "config.json", lambda p, c=config: p.write_text(c.to_json() + "\n"))
         index.components[name] = ComponentEntry(
             config=f"{name}/config.json",
@@ -123,7 +127,7 @@ def read_index(directory: Path, complete: bool = True) -> ModelIndex:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ModelFormatError(f"{path}: not valid JSON ({e})") from e
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ModelFormatError(f"{path}: not an unclip model index (\"format\" must be \"{FORMAT}\")")
+        raise ModelFormatError(f'{path}: not an unclip model index ("format" must be "{FORMAT}")')
     if data.get("format_version") != FORMAT_VERSION:
         raise ModelFormatError(
             f"{path}: format_version {data.get('format_version')!r} is not supported (expected {FORMAT_VERSION})"

@@ -54,33 +54,68 @@ def preset_configs(name: str, tokenizer: CLIPTokenizer, inpainting: bool = False
     if name == "tiny":
         d = 32
         clip = _clip_config(
-            tokenizer, embed_dim=d, text_width=32, text_layers=2, text_heads=2, text_max_tokens=16,
-            vision_width=32, vision_layers=2, vision_heads=2, image_size=32, patch_size=8,
+            tokenizer,
+            embed_dim=d,
+            text_width=32,
+            text_layers=2,
+            text_heads=2,
+            text_max_tokens=16,
+            vision_width=32,
+            vision_layers=2,
+            vision_heads=2,
+            image_size=32,
+            patch_size=8,
         )
         prior = PriorConfig(clip_dim=d, text_width=32, max_text_tokens=16, width=64, layers=2, heads=2)
         dec_unet = UNetConfig(
-            in_channels=3, out_channels=6, channels=(32, 64), blocks_per_level=1,
-            attention_levels=(False, True), mid_attention=True, head_channels=32, context_dim=64, groups=8,
+            in_channels=3,
+            out_channels=6,
+            channels=(32, 64),
+            blocks_per_level=1,
+            attention_levels=(False, True),
+            mid_attention=True,
+            head_channels=32,
+            context_dim=64,
+            groups=8,
         )
         up_unet = UNetConfig(in_channels=6, out_channels=3, channels=(16, 32), blocks_per_level=1, groups=8)
         up2_unet = UNetConfig(in_channels=6, out_channels=3, channels=(8, 16), blocks_per_level=1, groups=8)
     elif name == "bench":
         d = 256
         clip = _clip_config(
-            tokenizer, embed_dim=d, text_width=256, text_layers=4, text_heads=4, text_max_tokens=77,
-            vision_width=256, vision_layers=4, vision_heads=4, image_size=64, patch_size=8,
+            tokenizer,
+            embed_dim=d,
+            text_width=256,
+            text_layers=4,
+            text_heads=4,
+            text_max_tokens=77,
+            vision_width=256,
+            vision_layers=4,
+            vision_heads=4,
+            image_size=64,
+            patch_size=8,
         )
         prior = PriorConfig(clip_dim=d, text_width=256, max_text_tokens=77, width=256, layers=6, heads=4)
         dec_unet = UNetConfig(
-            in_channels=3, out_channels=6, channels=(64, 128, 192, 256), blocks_per_level=2,
-            attention_levels=(False, True, True, True), mid_attention=True, head_channels=64, context_dim=256,
+            in_channels=3,
+            out_channels=6,
+            channels=(64, 128, 192, 256),
+            blocks_per_level=2,
+            attention_levels=(False, True, True, True),
+            mid_attention=True,
+            head_channels=64,
+            context_dim=256,
         )
         # Upsamplers add the timestep embedding (no scale-shift), like Karlo's super-resolution U-Net.
         up_unet = UNetConfig(
             in_channels=6, out_channels=3, channels=(32, 64, 128, 256), blocks_per_level=2, scale_shift=False
         )
         up2_unet = UNetConfig(
-            in_channels=6, out_channels=3, channels=(32, 32, 64, 64, 128, 128), blocks_per_level=1, scale_shift=False
+            in_channels=6,
+            out_channels=3,
+            channels=(32, 32, 64, 64, 128, 128),
+            blocks_per_level=1,
+            scale_shift=False,
         )
     else:
         raise ValueError(f"unknown preset {name!r}: 'tiny' or 'bench'")
@@ -95,11 +130,16 @@ def preset_configs(name: str, tokenizer: CLIPTokenizer, inpainting: bool = False
     }
     if inpainting:
         configs["decoder_inpaint"] = DecoderConfig(
-            clip_dim=d, text_width=clip.text_width, inpainting=True,
+            clip_dim=d,
+            text_width=clip.text_width,
+            inpainting=True,
             unet=UNetConfig(**{**dec_unet.to_dict(), "in_channels": 7}),
         )
         configs["upsampler_256_inpaint"] = UpsamplerConfig(
-            low_res=64, high_res=256, inpainting=True, unet=UNetConfig(**{**up_unet.to_dict(), "in_channels": 10})
+            low_res=64,
+            high_res=256,
+            inpainting=True,
+            unet=UNetConfig(**{**up_unet.to_dict(), "in_channels": 10}),
         )
     return configs
 

@@ -104,13 +104,17 @@ class CascadeRunner:
             return images
         up256 = self.cascade.upsampler(256)
         assert up256 is not None
-        x = stages.run_upsampler(up256, images, 256, sampling.upsampler_256, generator, progress=progress, desc="64->256")
+        x = stages.run_upsampler(
+            up256, images, 256, sampling.upsampler_256, generator, progress=progress, desc="64->256"
+        )
         if size == 256:
             return x
         up1024 = self.cascade.upsampler(1024)
         if up1024 is None:
             raise InputError(f"size {size} needs the 256->1024 upsampler, which this model does not have")
-        x = stages.run_upsampler(up1024, x, 1024, sampling.upsampler_1024, generator, progress=progress, desc="256->1024")
+        x = stages.run_upsampler(
+            up1024, x, 1024, sampling.upsampler_1024, generator, progress=progress, desc="256->1024"
+        )
         if size == 512:
             # 512 px comes from the 1024 stage (area downsampling), never from upscaling a 256 result.
             x = torch.nn.functional.interpolate(x, size=(512, 512), mode="area")

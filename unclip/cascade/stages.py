@@ -105,7 +105,9 @@ def run_prior(
     embeds = prior.denormalize(z.to(prior.embed_mean.dtype)).float()
     if candidates > 1:
         goal = rows.embeds.float() if target is None else target.float().repeat_interleave(candidates, dim=0)
-        sims = torch.nn.functional.cosine_similarity(embeds, goal.to(embeds.device), dim=-1).view(b, candidates)
+        sims = torch.nn.functional.cosine_similarity(embeds, goal.to(embeds.device), dim=-1).view(
+            b, candidates
+        )
         best = sims.argmax(dim=1)
         embeds = embeds.view(b, candidates, -1)[torch.arange(b, device=device), best]
     return embeds
@@ -171,9 +173,13 @@ def run_decoder(
     sampler = stage_sampler(decoder.config.diffusion, settings)
     if x_T is None:
         x_T = randn((b, 3, size, size), generator, image_embeds.device)
-    if start_from is not None:  # settings.start < 1: begin from this image, noised (by x_T) to the first timestep
+    if (
+        start_from is not None
+    ):  # settings.start < 1: begin from this image, noised (by x_T) to the first timestep
         x_T = noised_to_first_step(sampler, start_from.to(x_T), x_T)
-    return sample_loop(model_fn, x_T, sampler, generator, on_step=on_step, progress=_progress("decoder", progress))
+    return sample_loop(
+        model_fn, x_T, sampler, generator, on_step=on_step, progress=_progress("decoder", progress)
+    )
 
 
 @torch.no_grad()

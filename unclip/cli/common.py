@@ -110,20 +110,34 @@ def add_provenance_options(p: argparse.ArgumentParser) -> None:
         "local key generated on first use in $UNCLIP_CACHE/provenance (default ~/.cache/unclip/provenance). "
         "`unclip verify FILE` reads them back.",
     )
-    g.add_argument("--signature", action="store_true",
-                   help="also add DALL-E 2's visible signature: five coloured squares in the lower-right corner")
-    g.add_argument("--signing-cert", metavar="PEM", default=None,
-                   help="certificate chain (PEM, end-entity first) to sign the C2PA manifests with")
-    g.add_argument("--signing-key", metavar="PEM", default=None,
-                   help="its unencrypted private key (PEM; default: the same file as --signing-cert)")
+    g.add_argument(
+        "--signature",
+        action="store_true",
+        help="also add DALL-E 2's visible signature: five coloured squares in the lower-right corner",
+    )
+    g.add_argument(
+        "--signing-cert",
+        metavar="PEM",
+        default=None,
+        help="certificate chain (PEM, end-entity first) to sign the C2PA manifests with",
+    )
+    g.add_argument(
+        "--signing-key",
+        metavar="PEM",
+        default=None,
+        help="its unencrypted private key (PEM; default: the same file as --signing-cert)",
+    )
 
 
 def provenance_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """The `Provenance` the provenance options ask for; a bad key file is an error naming it, before any work."""
     from unclip.provenance import Provenance
 
-    marker = Provenance.from_files(getattr(args, "signing_cert", None), getattr(args, "signing_key", None),
-                                   signature=bool(getattr(args, "signature", False)))
+    marker = Provenance.from_files(
+        getattr(args, "signing_cert", None),
+        getattr(args, "signing_key", None),
+        signature=bool(getattr(args, "signature", False)),
+    )
     marker.key  # noqa: B018 - load (or generate) the key now: its errors come before minutes of sampling
     return marker
 
@@ -135,7 +149,9 @@ def add_stage_options(p: argparse.ArgumentParser, stages: tuple[str, ...] = STAG
     )
     for stage in stages:
         flag = stage.replace("_", "-")
-        g.add_argument(f"--{flag}-steps", type=positive_int, default=None, metavar="N", help=f"{stage} sampling steps")
+        g.add_argument(
+            f"--{flag}-steps", type=positive_int, default=None, metavar="N", help=f"{stage} sampling steps"
+        )
         g.add_argument(
             f"--{flag}-sampler", choices=("ddpm", "ddim", "dpm++2m"), default=None, help=f"{stage} sampler"
         )
@@ -186,8 +202,9 @@ def load_pipeline(args: argparse.Namespace, components: list[str] | None = None)
     if not safety:
         print("unclip: WARNING: --no-safety: the content policy is OFF (research use only)", file=sys.stderr)
     dtype = torch_dtype(args.dtype)
-    pipe = UnCLIP.from_pretrained(args.model, device=args.device, dtype=dtype, components=components,
-                                  safety=safety, policy=policy)
+    pipe = UnCLIP.from_pretrained(
+        args.model, device=args.device, dtype=dtype, components=components, safety=safety, policy=policy
+    )
     pipe.provenance = provenance
     return pipe
 
@@ -235,7 +252,11 @@ def check_out_dir(path: str | Path, flag: str = "-o/--out") -> Path:
     if not existing.is_dir():
         raise InputError(f"{flag} {path}: cannot create the folder ({existing} is not a folder)")
     if not os.access(existing, os.W_OK | os.X_OK):
-        what = "the folder is not writable" if existing == path else f"cannot create the folder ({existing} is not writable)"
+        what = (
+            "the folder is not writable"
+            if existing == path
+            else f"cannot create the folder ({existing} is not writable)"
+        )
         raise InputError(f"{flag} {path}: {what}")
     return path
 

@@ -31,7 +31,9 @@ def note(message: str) -> None:
 
 def add_output_options(p: argparse.ArgumentParser, sizes: tuple[int, ...] = (64, 256, 512, 1024)) -> None:
     p.add_argument("--size", type=int, default=256, choices=sizes, help="output size in px (default 256)")
-    p.add_argument("--seed", type=seed_int, default=None, help="random seed: the same seed gives the same images")
+    p.add_argument(
+        "--seed", type=seed_int, default=None, help="random seed: the same seed gives the same images"
+    )
     p.add_argument("-o", "--out", default="out", help="output folder (default ./out)")
 
 

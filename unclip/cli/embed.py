@@ -25,7 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--caption-column", default="", help="manifest caption column")
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--shard-size", type=positive_int, default=4096, help="records per shard (default 4096)")
-    p.add_argument("--hidden", action="store_true", help="also store caption token features (large; skips the text tower in training)")
+    p.add_argument(
+        "--hidden",
+        action="store_true",
+        help="also store caption token features (large; skips the text tower in training)",
+    )
     p.add_argument("--num-workers", type=non_negative_int, default=2, help="DataLoader workers (default 2)")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     p.set_defaults(func=run)
@@ -41,10 +45,21 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     data = DataConfig(
-        source=args.data, format=args.format, split=args.split, image_column=args.image_column,
-        caption_column=args.caption_column, num_workers=args.num_workers,
+        source=args.data,
+        format=args.format,
+        split=args.split,
+        image_column=args.image_column,
+        caption_column=args.caption_column,
+        num_workers=args.num_workers,
     )
-    embed_dataset(args.clip, data, args.out, args.batch_size, args.shard_size, args.hidden,
-                  log=lambda m: print(m, file=sys.stderr, flush=True))
+    embed_dataset(
+        args.clip,
+        data,
+        args.out,
+        args.batch_size,
+        args.shard_size,
+        args.hidden,
+        log=lambda m: print(m, file=sys.stderr, flush=True),
+    )
     print(args.out)
     return 0

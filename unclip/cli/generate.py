@@ -29,8 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("prompt", nargs="+", help="one or more prompts (quote each one)")
     p.add_argument("-n", type=int, default=1, help="images per prompt (default 1)")
-    p.add_argument("--size", type=int, default=256, choices=(64, 256, 512, 1024), help="output size in px (default 256)")
-    p.add_argument("--seed", type=seed_int, default=None, help="random seed: the same seed gives the same images")
+    p.add_argument(
+        "--size", type=int, default=256, choices=(64, 256, 512, 1024), help="output size in px (default 256)"
+    )
+    p.add_argument(
+        "--seed", type=seed_int, default=None, help="random seed: the same seed gives the same images"
+    )
     p.add_argument("-o", "--out", default="out", help="output folder (default ./out)")
     add_model_options(p)
     add_provenance_options(p)

@@ -21,8 +21,13 @@ from unclip.cli.edit import DECODER_STAGES, add_fit_option, add_output_options, 
 from unclip.errors import InputError
 
 
-def write_sequence(images: list, out_dir: Path, stem: str, gif: bool = False,  # type: ignore[type-arg]
-                   provenance: Any = None) -> list[Path]:
+def write_sequence(
+    images: list,
+    out_dir: Path,
+    stem: str,
+    gif: bool = False,  # type: ignore[type-arg]
+    provenance: Any = None,
+) -> list[Path]:
     """Frames as STEM-f00.png, STEM-f01.png, ... (STEM-2-f00.png, ... if STEM is taken), and STEM.gif."""
     prepare_out_dir(out_dir)
     base, k = stem, 1
@@ -40,8 +45,9 @@ def write_sequence(images: list, out_dir: Path, stem: str, gif: bool = False,  #
             provenance.write(provenance.gif(images), path)
         else:
             try:
-                images[0].save(path, save_all=True, append_images=images[1:] + images[-2:0:-1], duration=150,
-                               loop=0)
+                images[0].save(
+                    path, save_all=True, append_images=images[1:] + images[-2:0:-1], duration=150, loop=0
+                )
             except OSError as e:
                 raise InputError(f"{path}: cannot write ({e.strerror or e})") from None
         paths.append(path)

@@ -34,10 +34,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(config.json, labels.json, model.safetensors, report.json with its accuracy on --test-style). "
         "Data: unclip data emoji data/judge64 --install --styles google,twitter,noto,fluent,fluent-flat,emojione,openmoji",
     )
-    train.add_argument("--data", required=True, help="folder written by `unclip data emoji` with several styles")
+    train.add_argument(
+        "--data", required=True, help="folder written by `unclip data emoji` with several styles"
+    )
     train.add_argument("-o", "--out", required=True, help="judge folder to write")
-    train.add_argument("--test-style", default="openmoji", help="the style it never trains on (default openmoji)")
-    train.add_argument("--epochs", type=positive_int, default=16, help="passes over the training pictures (default 16)")
+    train.add_argument(
+        "--test-style", default="openmoji", help="the style it never trains on (default openmoji)"
+    )
+    train.add_argument(
+        "--epochs", type=positive_int, default=16, help="passes over the training pictures (default 16)"
+    )
     train.add_argument("--batch", type=positive_int, default=128, help="batch size (default 128)")
     train.add_argument("--lr", type=_positive_float, default=3e-3, help="peak learning rate (default 3e-3)")
     train.add_argument("--seed", type=seed_int, default=0)
@@ -49,9 +55,17 @@ def _train(args: argparse.Namespace) -> int:
 
     check_out_dir(args.out)
     report = train_judge(
-        args.data, args.out, test_style=args.test_style, epochs=args.epochs, batch_size=args.batch, lr=args.lr,
-        seed=args.seed, log=lambda m: print(m, file=sys.stderr, flush=True),
+        args.data,
+        args.out,
+        test_style=args.test_style,
+        epochs=args.epochs,
+        batch_size=args.batch,
+        lr=args.lr,
+        seed=args.seed,
+        log=lambda m: print(m, file=sys.stderr, flush=True),
     )
-    print(f"judge written to {args.out}: on {report['test_style']} (never trained on) top-1 "
-          f"{report['test_top1']:.1%}, top-5 {report['test_top5']:.1%} among {report['concepts']} concepts")
+    print(
+        f"judge written to {args.out}: on {report['test_style']} (never trained on) top-1 "
+        f"{report['test_top1']:.1%}, top-5 {report['test_top5']:.1%} among {report['concepts']} concepts"
+    )
     return 0

@@ -107,7 +107,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="least overlap between neighbouring frames (default frame-size/4)",
     )
     p.add_argument("-n", type=int, default=1, help="number of candidates (default 1)")
-    p.add_argument("--seed", type=seed_int, default=None, help="random seed: the same seed gives the same images")
+    p.add_argument(
+        "--seed", type=seed_int, default=None, help="random seed: the same seed gives the same images"
+    )
     p.add_argument("-o", "--out", default="out", help="output folder (default ./out)")
     add_inpaint_options(p)
     add_model_options(p)

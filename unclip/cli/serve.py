@@ -31,56 +31,128 @@ def register(sub: argparse._SubParsersAction) -> None:
         "server only listens on loopback.",
     )
     p.add_argument("--config", metavar="FILE", default=None, help="settings file (JSON, or TOML by suffix)")
-    p.add_argument("--print-config", action="store_true", help="print the effective settings (keys hidden) and exit")
+    p.add_argument(
+        "--print-config", action="store_true", help="print the effective settings (keys hidden) and exit"
+    )
     net = p.add_argument_group("network")
     net.add_argument("--host", default=None, help="address to bind (default 127.0.0.1; others need API keys)")
     net.add_argument("--port", type=int, default=None, help="port (default 8000)")
-    net.add_argument("--public-base-url", default=None, metavar="URL",
-                     help="base of returned image URLs (default: the request's own base URL)")
-    net.add_argument("--allowed-host", dest="allowed_hosts", action="append", default=None, metavar="NAME",
-                     help="without API keys, also answer requests whose Host is NAME (repeatable; loopback "
-                          "names are always allowed)")
-    net.add_argument("--allowed-origin", dest="allowed_origins", action="append", default=None, metavar="ORIGIN",
-                     help="let web pages of ORIGIN (e.g. https://app.example.com; * for any) call the API "
-                          "(repeatable; the server's own pages always can)")
+    net.add_argument(
+        "--public-base-url",
+        default=None,
+        metavar="URL",
+        help="base of returned image URLs (default: the request's own base URL)",
+    )
+    net.add_argument(
+        "--allowed-host",
+        dest="allowed_hosts",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="without API keys, also answer requests whose Host is NAME (repeatable; loopback "
+        "names are always allowed)",
+    )
+    net.add_argument(
+        "--allowed-origin",
+        dest="allowed_origins",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help="let web pages of ORIGIN (e.g. https://app.example.com; * for any) call the API "
+        "(repeatable; the server's own pages always can)",
+    )
     auth = p.add_argument_group("auth")
-    auth.add_argument("--api-key", dest="api_keys", action="append", default=None, metavar="KEY",
-                      help="accept this bearer key (repeatable; also UNCLIP_API_KEYS=k1,k2)")
+    auth.add_argument(
+        "--api-key",
+        dest="api_keys",
+        action="append",
+        default=None,
+        metavar="KEY",
+        help="accept this bearer key (repeatable; also UNCLIP_API_KEYS=k1,k2)",
+    )
     auth.add_argument("--api-keys-file", default=None, metavar="FILE", help="file with one key per line")
     srv = p.add_argument_group("queue, batching and storage")
-    srv.add_argument("--max-batch-images", type=int, default=None, metavar="N", help="largest model batch (default 8)")
-    srv.add_argument("--batch-wait-ms", type=float, default=None, metavar="MS",
-                     help="how long a batch waits to fill up (default 25; 0 disables waiting)")
-    srv.add_argument("--max-queue", type=int, default=None, metavar="N", help="requests waiting before 429s (default 32)")
+    srv.add_argument(
+        "--max-batch-images", type=int, default=None, metavar="N", help="largest model batch (default 8)"
+    )
+    srv.add_argument(
+        "--batch-wait-ms",
+        type=float,
+        default=None,
+        metavar="MS",
+        help="how long a batch waits to fill up (default 25; 0 disables waiting)",
+    )
+    srv.add_argument(
+        "--max-queue", type=int, default=None, metavar="N", help="requests waiting before 429s (default 32)"
+    )
     srv.add_argument("--data-dir", default=None, metavar="DIR", help="where url results are kept")
-    srv.add_argument("--url-ttl-s", type=float, default=None, metavar="S", help="lifetime of url results (default 3600)")
+    srv.add_argument(
+        "--url-ttl-s", type=float, default=None, metavar="S", help="lifetime of url results (default 3600)"
+    )
     srv.add_argument("--storage-max-bytes", type=int, default=None, metavar="B")
     srv.add_argument("--storage-max-files", type=int, default=None, metavar="N")
-    srv.add_argument("--shutdown-timeout-s", type=float, default=None, metavar="S",
-                     help="SIGTERM: how long to wait for in-flight requests (default 300)")
+    srv.add_argument(
+        "--shutdown-timeout-s",
+        type=float,
+        default=None,
+        metavar="S",
+        help="SIGTERM: how long to wait for in-flight requests (default 300)",
+    )
     gen = p.add_argument_group("generation")
     gen.add_argument("--model-id", default=None, help="model id served by /v1/models (default dall-e-2)")
-    gen.add_argument("--steps-preset", choices=("model", "fast", "fastest"), default=None,
-                     help="sampler steps: the model's defaults, fewer, or 1 per stage (tests only)")
-    gen.add_argument("--default-size", choices=("256x256", "512x512", "1024x1024"), default=None,
-                     help="size when a request gives none (default 1024x1024, as OpenAI)")
+    gen.add_argument(
+        "--steps-preset",
+        choices=("model", "fast", "fastest"),
+        default=None,
+        help="sampler steps: the model's defaults, fewer, or 1 per stage (tests only)",
+    )
+    gen.add_argument(
+        "--default-size",
+        choices=("256x256", "512x512", "1024x1024"),
+        default=None,
+        help="size when a request gives none (default 1024x1024, as OpenAI)",
+    )
     ops = p.add_argument_group("safety and logging")
-    ops.add_argument("--policy", metavar="FILE", default=None,
-                     help="content policy file (TOML/JSON) laid over the shipped default")
-    ops.add_argument("--unsafe-disable-safety", action="store_true", default=None,
-                     help="serve WITHOUT the content policy (logged loudly; never expose to others)")
-    ops.add_argument("--waive-check", dest="waive_checks", action="append", default=None,
-                     choices=("classifier", "nudity", "faces"), metavar="CHECK",
-                     help="start even though this check of the content policy is not installed (classifier, "
-                          "nudity, faces; repeatable; logged and reported by /health). Without it the server "
-                          "refuses to start when a check the policy enables is missing")
+    ops.add_argument(
+        "--policy",
+        metavar="FILE",
+        default=None,
+        help="content policy file (TOML/JSON) laid over the shipped default",
+    )
+    ops.add_argument(
+        "--unsafe-disable-safety",
+        action="store_true",
+        default=None,
+        help="serve WITHOUT the content policy (logged loudly; never expose to others)",
+    )
+    ops.add_argument(
+        "--waive-check",
+        dest="waive_checks",
+        action="append",
+        default=None,
+        choices=("classifier", "nudity", "faces"),
+        metavar="CHECK",
+        help="start even though this check of the content policy is not installed (classifier, "
+        "nudity, faces; repeatable; logged and reported by /health). Without it the server "
+        "refuses to start when a check the policy enables is missing",
+    )
     prov = p.add_argument_group("provenance (every returned PNG: invisible watermark + signed C2PA manifest)")
-    prov.add_argument("--signing-cert", default=None, metavar="PEM",
-                      help="certificate chain to sign C2PA manifests with (default: a key generated on first "
-                           "start in DATA_DIR/provenance)")
-    prov.add_argument("--signing-key", default=None, metavar="PEM", help="its private key (default: in --signing-cert)")
-    prov.add_argument("--signature", action="store_true", default=None,
-                      help="also add DALL-E 2's visible signature (five coloured squares, lower right)")
+    prov.add_argument(
+        "--signing-cert",
+        default=None,
+        metavar="PEM",
+        help="certificate chain to sign C2PA manifests with (default: a key generated on first "
+        "start in DATA_DIR/provenance)",
+    )
+    prov.add_argument(
+        "--signing-key", default=None, metavar="PEM", help="its private key (default: in --signing-cert)"
+    )
+    prov.add_argument(
+        "--signature",
+        action="store_true",
+        default=None,
+        help="also add DALL-E 2's visible signature (five coloured squares, lower right)",
+    )
     ops.add_argument("--log-format", choices=("json", "text"), default=None)
     ops.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None)
     add_model_options(p, safety=False)  # serve's --policy and --unsafe-disable-safety are settings (above)
@@ -89,11 +161,36 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 FLAG_FIELDS = (
-    "host", "port", "public_base_url", "allowed_hosts", "allowed_origins", "api_keys", "api_keys_file", "max_batch_images", "batch_wait_ms",
-    "max_queue", "data_dir", "url_ttl_s", "storage_max_bytes", "storage_max_files", "shutdown_timeout_s",
-    "model_id", "steps_preset", "default_size", "policy", "unsafe_disable_safety", "waive_checks", "signing_cert", "signing_key", "signature", "log_format",
+    "host",
+    "port",
+    "public_base_url",
+    "allowed_hosts",
+    "allowed_origins",
+    "api_keys",
+    "api_keys_file",
+    "max_batch_images",
+    "batch_wait_ms",
+    "max_queue",
+    "data_dir",
+    "url_ttl_s",
+    "storage_max_bytes",
+    "storage_max_files",
+    "shutdown_timeout_s",
+    "model_id",
+    "steps_preset",
+    "default_size",
+    "policy",
+    "unsafe_disable_safety",
+    "waive_checks",
+    "signing_cert",
+    "signing_key",
+    "signature",
+    "log_format",
     "log_level",
-    "model", "device", "dtype", "threads",
+    "model",
+    "device",
+    "dtype",
+    "threads",
 )
 
 

@@ -33,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
         if args.json and report.manifest.state != "absent":
             with open(path, "rb") as f:
                 print(manifest_json(f.read()))
-        marked = report.manifest.state == "valid" or (report.watermark is not None and report.watermark.present)
+        marked = report.manifest.state == "valid" or (
+            report.watermark is not None and report.watermark.present
+        )
         if report.manifest.state == "tampered" or not marked:
             worst = 1
     return worst

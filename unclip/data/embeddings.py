@@ -123,7 +123,9 @@ class EmbeddingStore:
         j = i % self.info.shard_size
         if not bool(shard["valid"][j]):
             raise BadRecord("unreadable image", f"record {i} (marked invalid by unclip embed)")
-        return {k: (v[j].float() if v.is_floating_point() else v[j]) for k, v in shard.items() if k != "valid"}
+        return {
+            k: (v[j].float() if v.is_floating_point() else v[j]) for k, v in shard.items() if k != "valid"
+        }
 
     def rows(self, limit: int | None = None) -> torch.Tensor:
         """All valid image embeddings (up to `limit`), float32 [N, D]: for the prior's statistics."""
@@ -137,4 +139,3 @@ class EmbeddingStore:
                 break
         embeds = torch.cat(out)
         return embeds[:limit] if limit is not None else embeds
-

@@ -28,7 +28,9 @@ def index_folder(root: str | Path) -> FileListSource:
                 skipped.add("no caption file", rel)
                 continue
             try:
-                caption = clean_caption((Path(dirpath) / f"{stem}.txt").read_text(encoding="utf-8", errors="replace"))
+                caption = clean_caption(
+                    (Path(dirpath) / f"{stem}.txt").read_text(encoding="utf-8", errors="replace")
+                )
             except OSError:
                 skipped.add("unreadable caption file", rel)
                 continue

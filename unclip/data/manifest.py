@@ -30,7 +30,9 @@ def _decode(data: bytes, path: str) -> str:
     except UnicodeDecodeError as e:
         start = e.start + (len(data) - len(e.object))  # utf-8-sig reports offsets past the mark
         line = data.count(b"\n", 0, start) + 1
-        raise DataError(f"{path}: line {line} is not UTF-8 text (byte 0x{data[start]:02x}); save it as UTF-8") from None
+        raise DataError(
+            f"{path}: line {line} is not UTF-8 text (byte 0x{data[start]:02x}); save it as UTF-8"
+        ) from None
 
 
 def _rows(path: str) -> Iterator[dict[str, Any]]:
@@ -76,7 +78,9 @@ def _pick(columns: list[str], wanted: str | None, candidates: tuple[str, ...], w
     for name in candidates:
         if name in columns:
             return name
-    raise DataError(f"{path}: cannot tell which column holds the {what} (tried {list(candidates)}); columns: {columns}")
+    raise DataError(
+        f"{path}: cannot tell which column holds the {what} (tried {list(candidates)}); columns: {columns}"
+    )
 
 
 def index_manifest(

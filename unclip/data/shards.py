@@ -49,7 +49,9 @@ def list_shards(spec: str) -> list[str]:
     if not is_url(spec) and Path(spec).is_dir():
         return sorted(str(p) for p in Path(spec).glob("*.tar"))
     if spec.endswith((".txt", ".shards")) and not is_url(spec) and Path(spec).is_file():
-        return [ln.strip() for ln in Path(spec).read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+        return [
+            ln.strip() for ln in Path(spec).read_text().splitlines() if ln.strip() and not ln.startswith("#")
+        ]
     return [spec]
 
 

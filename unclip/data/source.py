@@ -62,7 +62,11 @@ class ImageTextSource(ABC):
 
     def attribution(self) -> str | None:
         """The dataset's ATTRIBUTION.md, when it has one (written by `unclip data`)."""
-        root = self.location if not self.location.endswith((".tar", ".csv", ".parquet", ".jsonl")) else os.path.dirname(self.location)
+        root = (
+            self.location
+            if not self.location.endswith((".tar", ".csv", ".parquet", ".jsonl"))
+            else os.path.dirname(self.location)
+        )
         if is_url(root) or not root:
             return None
         for candidate in (Path(root) / "ATTRIBUTION.md", Path(root).parent / "ATTRIBUTION.md"):
@@ -77,7 +81,15 @@ class ImageTextSource(ABC):
 class FileListSource(ImageTextSource):
     """Records whose images are separate files (a folder, or a manifest of paths/URLs)."""
 
-    def __init__(self, kind: str, location: str, keys: list[str], captions: list[str], paths: list[str], skipped: SkipCounter):
+    def __init__(
+        self,
+        kind: str,
+        location: str,
+        keys: list[str],
+        captions: list[str],
+        paths: list[str],
+        skipped: SkipCounter,
+    ):
         super().__init__(location, keys, captions, skipped)
         self.kind = kind
         self.paths = paths

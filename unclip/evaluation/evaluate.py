@@ -65,12 +65,16 @@ class EvalReport:
         splits = [(name, s) for name, s in (("seen", self.seen), ("unseen", self.unseen)) if s is not None]
         for name, s in splits:
             if s.judge is not None:
-                lines.append(f"  judge, text to image   {name:6s} {s.judge.images:4d} images: top-1 {s.judge.top1:6.1%}  "
-                             f"top-5 {s.judge.top5:6.1%}" + _unknown(s.judge))
+                lines.append(
+                    f"  judge, text to image   {name:6s} {s.judge.images:4d} images: top-1 {s.judge.top1:6.1%}  "
+                    f"top-5 {s.judge.top5:6.1%}" + _unknown(s.judge)
+                )
             if s.reconstruction is not None:
                 r = s.reconstruction
-                lines.append(f"  judge, reconstruction  {name:6s} {r.images:4d} images: top-1 {r.top1:6.1%}  "
-                             f"top-5 {r.top5:6.1%} (64 px, from real images' CLIP embeddings)" + _unknown(r))
+                lines.append(
+                    f"  judge, reconstruction  {name:6s} {r.images:4d} images: top-1 {r.top1:6.1%}  "
+                    f"top-5 {r.top5:6.1%} (64 px, from real images' CLIP embeddings)" + _unknown(r)
+                )
         for name, s in splits:
             lines.append(
                 f"  model's CLIP retrieval {name:6s} {s.prompts:4d} prompts: top-1 {s.top1:6.1%}  top-5 {s.top5:6.1%}  "
@@ -136,7 +140,9 @@ def evaluate(
 
         iterator = tqdm(iterator, desc="eval", unit="batch")
     for i in iterator:
-        generated += _generate(pipe, captions[i : i + batch], size, (seed + i) % (MAX_SEED + 1), stage_settings)
+        generated += _generate(
+            pipe, captions[i : i + batch], size, (seed + i) % (MAX_SEED + 1), stage_settings
+        )
     recon: list[Image.Image | None] = []
     if judge is not None and reconstruct:
         sources = _load_real([c.image_of_style(reconstruct_style) for c in concepts])
@@ -169,22 +175,30 @@ def evaluate(
         share = len(ok) / len(idx)  # a refused prompt is a miss
         real = _embed_images(pipe, real_images[split])
         scores[split] = SplitScores(
-            prompts=len(idx), top1=acc[1] * share, top5=acc[5] * share,
+            prompts=len(idx),
+            top1=acc[1] * share,
+            top5=acc[5] * share,
             fid_clip=frechet_distance(gen[ok], real) if len(ok) > 1 else float("nan"),
-            real_images=len(real_images[split]), refused=len(idx) - len(ok),
+            real_images=len(real_images[split]),
+            refused=len(idx) - len(ok),
             judge=_judged(judge, concepts, generated, idx) if judge is not None else None,
             reconstruction=_judged(judge, concepts, recon, idx) if judge is not None and recon else None,
         )
     seen = scores["train"]
     assert seen is not None, "the dataset has no training concepts"
     return EvalReport(
-        seen=seen, unseen=scores["holdout"], size=size, seconds=time.perf_counter() - t0,
+        seen=seen,
+        unseen=scores["holdout"],
+        size=size,
+        seconds=time.perf_counter() - t0,
         settings={"per_split": per_split, "seed": seed, **stage_settings},
         judge=judge.trust if judge is not None else "",
     )
 
 
-def _judged(judge: Judge, concepts: list[EvalConcept], images: list[Image.Image | None], idx: list[int]) -> JudgeScores:
+def _judged(
+    judge: Judge, concepts: list[EvalConcept], images: list[Image.Image | None], idx: list[int]
+) -> JudgeScores:
     """The judge's scores on `images[idx]`; a refused (None) picture counts as a miss."""
     ok = [i for i in idx if images[i] is not None]
     s = judge.score([images[i] for i in ok], [concepts[i].caption for i in ok])  # type: ignore[misc]
@@ -193,7 +207,9 @@ def _judged(judge: Judge, concepts: list[EvalConcept], images: list[Image.Image 
     return JudgeScores(images=known, top1=s.top1 * share, top5=s.top5 * share, unknown=s.unknown)
 
 
-def _reconstruct(pipe, images: list[Image.Image], seed: int, settings: dict[str, Any]) -> list[Image.Image | None]:  # type: ignore[no-untyped-def]
+def _reconstruct(
+    pipe, images: list[Image.Image], seed: int, settings: dict[str, Any]
+) -> list[Image.Image | None]:  # type: ignore[no-untyped-def]
     """Each image decoded from its own CLIP embedding at 64 px; refused ones (by the policy) are None."""
     decoder_only = {k: v for k, v in settings.items() if k.startswith("decoder_")}
     try:
@@ -201,14 +217,24 @@ def _reconstruct(pipe, images: list[Image.Image], seed: int, settings: dict[str,
     except ContentPolicyViolation:
         if len(images) == 1:
             return [None]
-    return [im for j, one in enumerate(images) for im in _reconstruct(pipe, [one], (seed + j) % (MAX_SEED + 1), settings)]
+    return [
+        im
+        for j, one in enumerate(images)
+        for im in _reconstruct(pipe, [one], (seed + j) % (MAX_SEED + 1), settings)
+    ]
 
 
-def _generate(pipe, captions: list[str], size: int, seed: int, settings: dict[str, Any]) -> list[Image.Image | None]:  # type: ignore[no-untyped-def]
+def _generate(
+    pipe, captions: list[str], size: int, seed: int, settings: dict[str, Any]
+) -> list[Image.Image | None]:  # type: ignore[no-untyped-def]
     """One image per caption; when the policy refuses the batch, caption by caption, None for refusals."""
     try:
         return list(pipe.generate(captions, n=1, size=size, seed=seed, **settings))
     except ContentPolicyViolation:
         if len(captions) == 1:
             return [None]
-    return [im for j, c in enumerate(captions) for im in _generate(pipe, [c], size, (seed + j) % (MAX_SEED + 1), settings)]
+    return [
+        im
+        for j, c in enumerate(captions)
+        for im in _generate(pipe, [c], size, (seed + j) % (MAX_SEED + 1), settings)
+    ]

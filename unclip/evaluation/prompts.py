@@ -46,7 +46,9 @@ def load_concepts(dataset: str | Path, per_split: int) -> list[EvalConcept]:
     root = Path(dataset)
     meta = root / "metadata.jsonl"
     if not meta.is_file():
-        raise InputError(f"{meta}: missing: evaluation needs a dataset written by `unclip data` (metadata.jsonl)")
+        raise InputError(
+            f"{meta}: missing: evaluation needs a dataset written by `unclip data` (metadata.jsonl)"
+        )
     by_concept: dict[tuple[str, str], EvalConcept] = {}
     for n, line in enumerate(read_metadata(meta).splitlines(), 1):
         if not line.strip():
@@ -63,7 +65,9 @@ def load_concepts(dataset: str | Path, per_split: int) -> list[EvalConcept]:
         entry.styles.append(str(row.get("style") or ""))
     out = []
     for split in ("train", "holdout"):
-        concepts = sorted((c for (s, _), c in by_concept.items() if s == split), key=lambda c: _stable_order(c.caption))
+        concepts = sorted(
+            (c for (s, _), c in by_concept.items() if s == split), key=lambda c: _stable_order(c.caption)
+        )
         out.extend(concepts[:per_split])
     if not out:
         raise InputError(f"{meta}: no concepts found")

@@ -83,7 +83,9 @@ class ClipConfig(Config):
             hidden_act=self.hidden_act,
             layer_norm_eps=self.layer_norm_eps,
         )
-        return CLIPConfig(text_config=text.to_dict(), vision_config=vision.to_dict(), projection_dim=self.embed_dim)
+        return CLIPConfig(
+            text_config=text.to_dict(), vision_config=vision.to_dict(), projection_dim=self.embed_dim
+        )
 
 
 @dataclass
@@ -159,7 +161,9 @@ class ClipModel(nn.Module):
             x = F.interpolate(x, size=(nh, nw), mode="bicubic", align_corners=False, antialias=True)
         top, left = (nh - size) // 2, (nw - size) // 2
         x = x[..., top : top + size, left : left + size].clamp(0, 1)
-        return ((x - self.mean.float()) / self.std.float()).to(images.dtype if images.is_floating_point() else x.dtype)
+        return ((x - self.mean.float()) / self.std.float()).to(
+            images.dtype if images.is_floating_point() else x.dtype
+        )
 
     def embed_pil(self, images: list[Image.Image]) -> torch.Tensor:
         """CLIP image embeddings of PIL images."""

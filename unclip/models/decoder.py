@@ -49,9 +49,13 @@ class DecoderConfig(Config):
         if self.unet.in_channels != want_in:
             raise ValueError(f"unet.in_channels must be {want_in} (inpainting={self.inpainting})")
         if self.unet.out_channels != want_out:
-            raise ValueError(f"unet.out_channels must be {want_out} (learned_variance={self.diffusion.learned_variance})")
+            raise ValueError(
+                f"unet.out_channels must be {want_out} (learned_variance={self.diffusion.learned_variance})"
+            )
         if not self.unet.context_dim:
-            raise ValueError("unet.context_dim must be set: the decoder's attention sees caption and CLIP tokens")
+            raise ValueError(
+                "unet.context_dim must be set: the decoder's attention sees caption and CLIP tokens"
+            )
 
 
 @dataclass
@@ -88,7 +92,9 @@ class Decoder(nn.Module):
         clip_tokens = self.image_to_tokens(image_embeds).view(b, self.config.context_tokens, -1)
         caption = self.text_hidden_norm(self.text_hidden_proj(text.hidden.to(dtype)))
         tokens = torch.cat([clip_tokens, caption], dim=1)
-        mask = torch.cat([text.mask.new_ones(b, self.config.context_tokens, dtype=torch.bool), text.mask.bool()], dim=1)
+        mask = torch.cat(
+            [text.mask.new_ones(b, self.config.context_tokens, dtype=torch.bool), text.mask.bool()], dim=1
+        )
         return extra, tokens, mask
 
     def null_image_embeds(self, batch: int) -> torch.Tensor:

@@ -110,7 +110,9 @@ class Prior(nn.Module):
         self.query = nn.Parameter(torch.randn(1, 1, w) * 0.02)
         self.positions = nn.Parameter(torch.randn(1, cfg.max_text_tokens + 4, w) * 0.01)
         self.norm_in = nn.LayerNorm(w) if cfg.norm_in else None
-        self.blocks = nn.ModuleList(PriorBlock(w, cfg.heads, cfg.mlp_ratio, cfg.dropout) for _ in range(cfg.layers))
+        self.blocks = nn.ModuleList(
+            PriorBlock(w, cfg.heads, cfg.mlp_ratio, cfg.dropout) for _ in range(cfg.layers)
+        )
         self.norm_out = nn.LayerNorm(w)
         self.out = nn.Linear(w, cfg.clip_dim)
         # Statistics of the training image embeddings: the prior works on (x - mean) / std.
@@ -132,7 +134,9 @@ class Prior(nn.Module):
         dtype = self.text_hidden_proj.weight.dtype
         hidden = self.text_hidden_proj(text.hidden.to(dtype))
         if hidden.shape[1] != self.config.max_text_tokens:
-            raise ValueError(f"prior expects {self.config.max_text_tokens} caption tokens, got {hidden.shape[1]}")
+            raise ValueError(
+                f"prior expects {self.config.max_text_tokens} caption tokens, got {hidden.shape[1]}"
+            )
         seq = torch.cat([hidden, self.text_embed_proj(text.embeds.to(dtype))[:, None]], dim=1)
         h = self._inputs(seq, 0)
         b, n, _ = h.shape
@@ -151,12 +155,18 @@ class Prior(nn.Module):
         b = z_t.shape[0]
         start = self.config.max_text_tokens + 1
         seq = torch.cat(
-            [self.time_embed(t)[:, None], self.image_embed_proj(z_t.to(dtype))[:, None], self.query.expand(b, -1, -1)],
+            [
+                self.time_embed(t)[:, None],
+                self.image_embed_proj(z_t.to(dtype))[:, None],
+                self.query.expand(b, -1, -1),
+            ],
             dim=1,
         )
         h = self._inputs(seq, start)
         causal = torch.ones(3, 3, dtype=torch.bool, device=h.device).tril()
-        mask = torch.cat([prefix.mask[:, None, None, :].expand(b, 1, 3, start), causal.expand(b, 1, 3, 3)], dim=-1)
+        mask = torch.cat(
+            [prefix.mask[:, None, None, :].expand(b, 1, 3, start), causal.expand(b, 1, 3, 3)], dim=-1
+        )
         for block, past in zip(self.blocks, prefix.kv):
             h, _ = block(h, mask, past)
         return self.out(self.norm_out(h[:, -1]))

@@ -62,7 +62,10 @@ def train_tokenizer(
     tok.train_from_iterator(list(texts), trainer=trainer)
     from transformers import CLIPTokenizer
 
-    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in json.loads(tok.to_str())["model"]["merges"]]
+    merges = [
+        tuple(m) if isinstance(m, list) else tuple(m.split(" "))
+        for m in json.loads(tok.to_str())["model"]["merges"]
+    ]
 
     vocab: dict[str, int] = {}
     for sym in alphabet + [a + "</w>" for a in alphabet]:
@@ -89,7 +92,9 @@ def save_tokenizer(tokenizer: CLIPTokenizer, directory: str | Path) -> None:
     (directory / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False))
     (directory / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
     (directory / "tokenizer_config.json").write_text(
-        json.dumps({"tokenizer_class": "CLIPTokenizer", "model_max_length": tokenizer.model_max_length}, indent=2)
+        json.dumps(
+            {"tokenizer_class": "CLIPTokenizer", "model_max_length": tokenizer.model_max_length}, indent=2
+        )
     )
 
 
@@ -141,5 +146,7 @@ def check_unicode(prompts: list[str]) -> None:
 def tokenize(tokenizer: CLIPTokenizer, prompts: list[str], max_length: int) -> Tokens:
     """Tokenise to exactly `max_length` tokens (pad with EOS, truncate keeping the final EOS)."""
     check_unicode(prompts)
-    enc = tokenizer(prompts, padding="max_length", max_length=max_length, truncation=True, return_tensors="pt")
+    enc = tokenizer(
+        prompts, padding="max_length", max_length=max_length, truncation=True, return_tensors="pt"
+    )
     return Tokens(ids=enc["input_ids"], mask=enc["attention_mask"].bool())

@@ -70,7 +70,14 @@ class UNet(nn.Module):
 
         def res(cin: int, cout: int, **kw: bool) -> ResBlock:
             return ResBlock(
-                cin, cout, emb, scale_shift=cfg.scale_shift, groups=cfg.groups, eps=cfg.eps, dropout=cfg.dropout, **kw
+                cin,
+                cout,
+                emb,
+                scale_shift=cfg.scale_shift,
+                groups=cfg.groups,
+                eps=cfg.eps,
+                dropout=cfg.dropout,
+                **kw,
             )
 
         def attn(ch: int) -> SpatialAttention:

@@ -38,7 +38,9 @@ class UpsamplerConfig(Config):
         if self.unet.in_channels != want_in:
             raise ValueError(f"unet.in_channels must be {want_in} (inpainting={self.inpainting})")
         if self.unet.out_channels != want_out:
-            raise ValueError(f"unet.out_channels must be {want_out} (learned_variance={self.diffusion.learned_variance})")
+            raise ValueError(
+                f"unet.out_channels must be {want_out} (learned_variance={self.diffusion.learned_variance})"
+            )
         if any(self.unet.attention_levels) or self.unet.mid_attention:
             raise ValueError("upsamplers have no attention (attention_levels all false, mid_attention false)")
         if self.high_res % self.low_res:

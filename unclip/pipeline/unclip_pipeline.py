@@ -56,7 +56,9 @@ class UnCLIP(CascadeRunner):
     ):
         super().__init__(cascade, device)
         # None means "checked elsewhere" (the HTTP server applies the policy at the API layer).
-        self.policy: Policy | None = policy if policy is not None else (Policy.default() if safety else Policy.disabled())
+        self.policy: Policy | None = (
+            policy if policy is not None else (Policy.default() if safety else Policy.disabled())
+        )
         self.provenance = provenance if provenance is not None else Provenance()
         self.model_name = model_name  # named in the C2PA manifests of saved images
         self.model_path: Path | None = None  # the model directory it was loaded from, if any
@@ -96,8 +98,12 @@ class UnCLIP(CascadeRunner):
         the fallback when none is installed). The default dtype is fp16 on
         CUDA/MPS, bf16 on CPUs that compute bf16 natively (AVX512-BF16, AMX) and fp32 elsewhere."""
         device = resolve_device(device)
-        loaded = load_model(path, device=device, dtype=dtype if dtype is not None else auto_dtype(device),
-                            components=components)
+        loaded = load_model(
+            path,
+            device=device,
+            dtype=dtype if dtype is not None else auto_dtype(device),
+            components=components,
+        )
         pipe = cls(loaded.cascade, device=device, safety=safety, policy=policy, model_name=loaded.name)
         pipe.model_path = loaded.path
         return pipe
@@ -133,7 +139,13 @@ class UnCLIP(CascadeRunner):
             progress=progress,
         )
         images = stages.run_decoder(
-            self.cascade.decoder, embeds, text, self.empty_text(), sampling.decoder, generator, progress=progress
+            self.cascade.decoder,
+            embeds,
+            text,
+            self.empty_text(),
+            sampling.decoder,
+            generator,
+            progress=progress,
         ).clamp(-1, 1)
         return self.upsample_to(images, size, sampling, generator, progress=progress).clamp(-1, 1)
 
@@ -174,7 +186,9 @@ class UnCLIP(CascadeRunner):
         "black-edits"), `fit` ("crop" | "pad"), `resample`, `blend` (px), `context_weight` (0..1: how far
         the fill's image embedding leans from the prompt toward the kept picture; default the model's
         `edit_context`); see `editing.inpaint.edit`."""
-        images = edit(self, self.policy, image, mask, prompt, n, size, seed, method, progress, **stage_settings)  # type: ignore[arg-type]
+        images = edit(
+            self, self.policy, image, mask, prompt, n, size, seed, method, progress, **stage_settings
+        )  # type: ignore[arg-type]
         return self._origin(images, "edit", image)
 
     def edit_method(self, outpaint: bool = False) -> str:
@@ -184,36 +198,72 @@ class UnCLIP(CascadeRunner):
         preferred = self.cascade.sampling.outpaint_method if outpaint else "auto"
         return resolve_method(self, "auto", preferred)
 
-    def outpaint(self, image: Image.Image, left: int = 0, right: int = 0, top: int = 0, bottom: int = 0,
-                 prompt: str = "", **kwargs: Any) -> list[Image.Image]:
+    def outpaint(
+        self,
+        image: Image.Image,
+        left: int = 0,
+        right: int = 0,
+        top: int = 0,
+        bottom: int = 0,
+        prompt: str = "",
+        **kwargs: Any,
+    ) -> list[Image.Image]:
         """Extend `image` by margins (RGB results), or fill one `size` px generation `frame=(x, y)` placed
         relative to the image's top-left corner (RGBA results: unfilled canvas stays transparent).
         Also n, size (frame side), seed, method, progress, overlap, resample, blend, context_weight (as in
         `edit`), stage settings."""
-        return self._origin(outpaint(self, self.policy, image, left, right, top, bottom, prompt, **kwargs), "outpaint", image)
+        return self._origin(
+            outpaint(self, self.policy, image, left, right, top, bottom, prompt, **kwargs), "outpaint", image
+        )
 
-    def vary(self, image: Image.Image, n: int = 1, size: int = 256, seed: int | None = None, drift: float = 0.0,
-             progress: bool = False, keep: float | None = None, **stage_settings: Any) -> list[Image.Image]:
+    def vary(
+        self,
+        image: Image.Image,
+        n: int = 1,
+        size: int = 256,
+        seed: int | None = None,
+        drift: float = 0.0,
+        progress: bool = False,
+        keep: float | None = None,
+        **stage_settings: Any,
+    ) -> list[Image.Image]:
         """`n` variations of `image` (CLIP image embedding -> decoder -> upsamplers); `drift` 0..1 lets
         the embedding move toward random directions (0: decoder noise only); `keep` 0..<1 starts the
         decoder from the source noised (1 - keep) of the way (0: pure noise, the paper's; None: the
         model's `sampling.vary_keep`). Also fit ("crop" or "pad") and stage settings."""
-        return self._origin(vary(self, self.policy, image, n, size, seed, drift, progress, keep=keep, **stage_settings), "vary", image)
+        return self._origin(
+            vary(self, self.policy, image, n, size, seed, drift, progress, keep=keep, **stage_settings),
+            "vary",
+            image,
+        )
 
-    def reconstruct(self, images: list[Image.Image], size: int = 64, seed: int | None = None,
-                    progress: bool = False, **stage_settings: Any) -> list[Image.Image]:
+    def reconstruct(
+        self,
+        images: list[Image.Image],
+        size: int = 64,
+        seed: int | None = None,
+        progress: bool = False,
+        **stage_settings: Any,
+    ) -> list[Image.Image]:
         """Each image decoded from its own CLIP image embedding (decoder from pure noise, empty caption:
         the paper's variations at keep 0), one result per image, in one batch. What a picture looks like
         after CLIP and the decoder: `unclip eval` scores these with its judge. Also fit, stage settings."""
         return reconstruct(self, self.policy, images, size, seed, progress=progress, **stage_settings)
 
-    def interpolate(self, a: Image.Image, b: Image.Image, frames: int = 8, **kwargs: Any) -> list[Image.Image]:
+    def interpolate(
+        self, a: Image.Image, b: Image.Image, frames: int = 8, **kwargs: Any
+    ) -> list[Image.Image]:
         """`frames` images from `a` to `b` (slerp of CLIP image embeddings; decoder noise from DDIM
         inversion of `a`, `noise="invert-both"` or `"random"`). Also size, seed, progress, stage settings."""
         return self._origin(interpolate(self, self.policy, a, b, frames, **kwargs), "interpolate", a, b)
 
-    def text_diff(self, image: Image.Image, from_caption: str, to_caption: str, frames: int = 5,
-                  **kwargs: Any) -> list[Image.Image]:
+    def text_diff(
+        self, image: Image.Image, from_caption: str, to_caption: str, frames: int = 5, **kwargs: Any
+    ) -> list[Image.Image]:
         """`frames` images moving `image` from `from_caption` toward `to_caption` (slerp toward the
         normalised text-embedding difference, up to `strength` 0.5). Also size, seed, progress."""
-        return self._origin(text_diff(self, self.policy, image, from_caption, to_caption, frames, **kwargs), "text_diff", image)
+        return self._origin(
+            text_diff(self, self.policy, image, from_caption, to_caption, frames, **kwargs),
+            "text_diff",
+            image,
+        )

@@ -51,15 +51,19 @@ def _alg(private_key: object, where: str) -> str:
     if isinstance(private_key, ec.EllipticCurvePrivateKey):
         algs = {"secp256r1": "es256", "secp384r1": "es384", "secp521r1": "es512"}
         if private_key.curve.name not in algs:
-            raise ProvenanceError(f"{where}: EC curve {private_key.curve.name} cannot sign C2PA manifests "
-                                  "(use P-256, P-384 or P-521)")
+            raise ProvenanceError(
+                f"{where}: EC curve {private_key.curve.name} cannot sign C2PA manifests "
+                "(use P-256, P-384 or P-521)"
+            )
         return algs[private_key.curve.name]
     if isinstance(private_key, rsa.RSAPrivateKey):
         return "ps256"
     if isinstance(private_key, ed25519.Ed25519PrivateKey):
         return "ed25519"
-    raise ProvenanceError(f"{where}: a {type(private_key).__name__} cannot sign C2PA manifests "
-                          "(use an EC P-256/P-384/P-521, RSA or Ed25519 key)")
+    raise ProvenanceError(
+        f"{where}: a {type(private_key).__name__} cannot sign C2PA manifests "
+        "(use an EC P-256/P-384/P-521, RSA or Ed25519 key)"
+    )
 
 
 def from_pem(cert_data: bytes, key_data: bytes, cert_where: str, key_where: str) -> SigningKey:
@@ -68,26 +72,36 @@ def from_pem(cert_data: bytes, key_data: bytes, cert_where: str, key_where: str)
     try:
         chain = x509.load_pem_x509_certificates(cert_data)
     except ValueError:
-        raise ProvenanceError(f"{cert_where}: no PEM certificate found (expected '-----BEGIN CERTIFICATE-----')") from None
+        raise ProvenanceError(
+            f"{cert_where}: no PEM certificate found (expected '-----BEGIN CERTIFICATE-----')"
+        ) from None
     try:
         private_key = serialization.load_pem_private_key(key_data, password=None)
     except TypeError:
-        raise ProvenanceError(f"{key_where}: the private key is encrypted; give an unencrypted PEM key") from None
+        raise ProvenanceError(
+            f"{key_where}: the private key is encrypted; give an unencrypted PEM key"
+        ) from None
     except ValueError:
-        raise ProvenanceError(f"{key_where}: no PEM private key found (expected '-----BEGIN PRIVATE KEY-----')") from None
+        raise ProvenanceError(
+            f"{key_where}: no PEM private key found (expected '-----BEGIN PRIVATE KEY-----')"
+        ) from None
     except Exception as e:  # noqa: BLE001 - cryptography raises UnsupportedAlgorithm and others
         raise ProvenanceError(f"{key_where}: cannot read the private key ({e})") from None
     alg = _alg(private_key, key_where)
     leaf = chain[0]
     public = serialization.PublicFormat.SubjectPublicKeyInfo
-    if leaf.public_key().public_bytes(serialization.Encoding.DER, public) != private_key.public_key().public_bytes(
+    if leaf.public_key().public_bytes(
         serialization.Encoding.DER, public
-    ):
-        raise ProvenanceError(f"{key_where}: this private key does not belong to the first certificate in {cert_where}")
+    ) != private_key.public_key().public_bytes(serialization.Encoding.DER, public):
+        raise ProvenanceError(
+            f"{key_where}: this private key does not belong to the first certificate in {cert_where}"
+        )
     now = datetime.datetime.now(datetime.timezone.utc)
     if not leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
-        raise ProvenanceError(f"{cert_where}: the certificate is not valid now (valid {leaf.not_valid_before_utc:%Y-%m-%d} "
-                              f"to {leaf.not_valid_after_utc:%Y-%m-%d})")
+        raise ProvenanceError(
+            f"{cert_where}: the certificate is not valid now (valid {leaf.not_valid_before_utc:%Y-%m-%d} "
+            f"to {leaf.not_valid_after_utc:%Y-%m-%d})"
+        )
     names = leaf.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
     subject = str(names[0].value) if names else leaf.subject.rfc4514_string()
     chain_pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain)
@@ -103,8 +117,9 @@ def load_key(cert_path: str | Path, key_path: str | Path | None = None) -> Signi
     in two files or both in one (``key_path`` None)."""
     cert_path = Path(cert_path).expanduser()
     key_path = Path(key_path).expanduser() if key_path else cert_path
-    return from_pem(_read(cert_path, "signing certificate"), _read(key_path, "signing key"),
-                    str(cert_path), str(key_path))
+    return from_pem(
+        _read(cert_path, "signing certificate"), _read(key_path, "signing key"), str(cert_path), str(key_path)
+    )
 
 
 def _generate() -> bytes:
@@ -116,37 +131,63 @@ def _generate() -> bytes:
     start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=VALID_DAYS)
 
     def name(cn: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "unclip")])
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.COMMON_NAME, cn),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "unclip"),
+            ]
+        )
 
     def usage(sign: bool) -> x509.KeyUsage:
-        return x509.KeyUsage(digital_signature=sign, content_commitment=False, key_encipherment=False,
-                             data_encipherment=False, key_agreement=False, key_cert_sign=not sign,
-                             crl_sign=not sign, encipher_only=False, decipher_only=False)
+        return x509.KeyUsage(
+            digital_signature=sign,
+            content_commitment=False,
+            key_encipherment=False,
+            data_encipherment=False,
+            key_agreement=False,
+            key_cert_sign=not sign,
+            crl_sign=not sign,
+            encipher_only=False,
+            decipher_only=False,
+        )
 
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca = (
-        x509.CertificateBuilder().subject_name(name("unclip local CA")).issuer_name(name("unclip local CA"))
-        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(start).not_valid_after(end)
+        x509.CertificateBuilder()
+        .subject_name(name("unclip local CA"))
+        .issuer_name(name("unclip local CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(usage(sign=False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     leaf = (
-        x509.CertificateBuilder().subject_name(name("unclip signer")).issuer_name(ca.subject)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(start).not_valid_after(end)
+        x509.CertificateBuilder()
+        .subject_name(name("unclip signer"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(usage(sign=True), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
         .sign(ca_key, hashes.SHA256())
     )
     pem = serialization.Encoding.PEM
-    return (key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-            + leaf.public_bytes(pem) + ca.public_bytes(pem))
+    return (
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        + leaf.public_bytes(pem)
+        + ca.public_bytes(pem)
+    )
 
 
 def local_key(folder: str | Path) -> SigningKey:
@@ -161,7 +202,9 @@ def local_key(folder: str | Path) -> SigningKey:
                 f.write(_generate())
             os.replace(tmp, path)  # a concurrent first start: one complete file wins, never a mix
         except OSError as e:
-            raise ProvenanceError(f"signing key folder {folder}: cannot write a new key ({e.strerror or e})") from None
+            raise ProvenanceError(
+                f"signing key folder {folder}: cannot write a new key ({e.strerror or e})"
+            ) from None
     data = _read(path, "signing key file")
     return from_pem(data, data, str(path), str(path))
 

@@ -38,25 +38,37 @@ def manifest_definition(origin: Origin | None, watermark: bool, signature: bool)
     actions: list[dict[str, Any]] = []
     if origin.inputs and action == "c2pa.edited":
         actions.append({"action": "c2pa.opened", "parameters": {"ingredientIds": ["input-0"]}})
-    actions.append({
-        "action": action,
-        "digitalSourceType": source_type,
-        "softwareAgent": {"name": "unclip", "version": version},
-        "description": description,
-        "parameters": {"org.unclip.model": origin.model, "org.unclip.operation": origin.operation,
-                       "org.unclip.inputs": len(origin.inputs)},
-    })
+    actions.append(
+        {
+            "action": action,
+            "digitalSourceType": source_type,
+            "softwareAgent": {"name": "unclip", "version": version},
+            "description": description,
+            "parameters": {
+                "org.unclip.model": origin.model,
+                "org.unclip.operation": origin.operation,
+                "org.unclip.inputs": len(origin.inputs),
+            },
+        }
+    )
     return {
         "claim_generator_info": [{"name": "unclip", "version": version}],
         "title": f"unclip {origin.operation}",
         "format": "image/png",
         "assertions": [
             {"label": "c2pa.actions", "data": {"actions": actions}},
-            {"label": ASSERTION, "data": {
-                "model": origin.model, "operation": origin.operation, "inputs": len(origin.inputs),
-                "invisible_watermark": "invisible-watermark dwtDctSvd, payload 'unclip'" if watermark else "none",
-                "visible_signature": signature,
-            }},
+            {
+                "label": ASSERTION,
+                "data": {
+                    "model": origin.model,
+                    "operation": origin.operation,
+                    "inputs": len(origin.inputs),
+                    "invisible_watermark": "invisible-watermark dwtDctSvd, payload 'unclip'"
+                    if watermark
+                    else "none",
+                    "visible_signature": signature,
+                },
+            },
         ],
     }
 
@@ -67,8 +79,15 @@ def _png(image: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def sign_png(png: bytes, key: SigningKey, origin: Origin | None = None, *, watermark: bool = True,
-             signature: bool = False, mime: str = "image/png") -> bytes:
+def sign_png(
+    png: bytes,
+    key: SigningKey,
+    origin: Origin | None = None,
+    *,
+    watermark: bool = True,
+    signature: bool = False,
+    mime: str = "image/png",
+) -> bytes:
     """``png`` (or another format c2pa embeds into: ``mime``, e.g. "image/gif") with a signed C2PA manifest
     embedded (a ``caBX`` chunk in a PNG); inputs become ingredients."""
     c2pa = _c2pa()
@@ -79,9 +98,18 @@ def sign_png(png: bytes, key: SigningKey, origin: Origin | None = None, *, water
         signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(key.alg, key.chain_pem, key.key_pem, None))
         with c2pa.Builder(definition, context=context) as builder:
             for i, image in enumerate(origin.inputs if origin else ()):
-                edited = i == 0 and definition["assertions"][0]["data"]["actions"][0]["action"] == "c2pa.opened"
-                builder.add_ingredient({"title": f"input {i}", "relationship": "parentOf" if edited else "inputTo",
-                                        "label": f"input-{i}"}, "image/png", io.BytesIO(_png(image)))
+                edited = (
+                    i == 0 and definition["assertions"][0]["data"]["actions"][0]["action"] == "c2pa.opened"
+                )
+                builder.add_ingredient(
+                    {
+                        "title": f"input {i}",
+                        "relationship": "parentOf" if edited else "inputTo",
+                        "label": f"input-{i}",
+                    },
+                    "image/png",
+                    io.BytesIO(_png(image)),
+                )
             out = io.BytesIO()
             builder.sign(signer, mime, io.BytesIO(png), out)
     except c2pa.C2paError as e:
@@ -105,7 +133,9 @@ class ManifestReport:
             return "absent (no C2PA manifest in the file)"
         if self.state == "tampered":
             if self.problems and self.problems[0].startswith(UNPARSABLE):
-                return f"TAMPERED or damaged: c2pa cannot parse the file ({self.problems[0][len(UNPARSABLE):]})"
+                return (
+                    f"TAMPERED or damaged: c2pa cannot parse the file ({self.problems[0][len(UNPARSABLE) :]})"
+                )
             return "TAMPERED: the manifest does not match the file (" + ", ".join(self.problems) + ")"
         trust = "on a trust list" if self.trusted else "its certificate is on no trust list (a local key)"
         what = f"{self.operation} by {self.generator} with model {self.model!r}"

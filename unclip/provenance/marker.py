@@ -37,8 +37,14 @@ def kept_pixels(output: Image.Image, original: Image.Image | None) -> np.ndarray
 class Provenance:
     """Marks images and signs PNGs. Cheap to create: the key is loaded (or generated) on first use."""
 
-    def __init__(self, key: SigningKey | None = None, key_folder: str | Path | None = None, *,
-                 signature: bool = False, watermark: bool = True) -> None:
+    def __init__(
+        self,
+        key: SigningKey | None = None,
+        key_folder: str | Path | None = None,
+        *,
+        signature: bool = False,
+        watermark: bool = True,
+    ) -> None:
         self.signature = signature
         self.watermark = watermark
         self.key_folder = Path(key_folder).expanduser() if key_folder else default_folder()
@@ -46,8 +52,13 @@ class Provenance:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_files(cls, cert: str | Path | None, key: str | Path | None, key_folder: str | Path | None = None,
-                   **options: bool) -> Provenance:
+    def from_files(
+        cls,
+        cert: str | Path | None,
+        key: str | Path | None,
+        key_folder: str | Path | None = None,
+        **options: bool,
+    ) -> Provenance:
         """An operator's certificate chain and key (PEM files), or None for the generated local key."""
         if key and not cert:
             raise ProvenanceError("a signing key needs its certificate chain too (--signing-cert)")
@@ -87,10 +98,17 @@ class Provenance:
         origin = origin or origin_of(frames[0])
         marked = [self.mark_pixels(frame, origin) for frame in frames]
         buf = io.BytesIO()
-        marked[0].save(buf, format="GIF", save_all=True, append_images=marked[1:] + marked[-2:0:-1],
-                       duration=duration_ms, loop=0)
-        return sign_png(buf.getvalue(), self.key, origin, watermark=False, signature=self.signature,
-                        mime="image/gif")
+        marked[0].save(
+            buf,
+            format="GIF",
+            save_all=True,
+            append_images=marked[1:] + marked[-2:0:-1],
+            duration=duration_ms,
+            loop=0,
+        )
+        return sign_png(
+            buf.getvalue(), self.key, origin, watermark=False, signature=self.signature, mime="image/gif"
+        )
 
     def save(self, image: Image.Image, path: str | Path, origin: Origin | None = None) -> Path:
         """Write ``png(image)`` to ``path`` (atomically: never a half-written file)."""

@@ -26,8 +26,10 @@ def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
 
 
 def build(parts: list[tuple[bytes, bytes]]) -> bytes:
-    body = b"".join(struct.pack(">I", len(b)) + k + b + struct.pack(">I", zlib.crc32(k + b) & 0xFFFFFFFF)
-                    for k, b in parts)
+    body = b"".join(
+        struct.pack(">I", len(b)) + k + b + struct.pack(">I", zlib.crc32(k + b) & 0xFFFFFFFF)
+        for k, b in parts
+    )
     return PNG_MAGIC + body
 
 

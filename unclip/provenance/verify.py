@@ -25,18 +25,22 @@ class VerifyReport:
 
     def describe(self) -> str:
         mark = self.watermark.describe() if self.watermark else f"cannot be read ({self.damage})"
-        return "\n".join([
-            f"C2PA manifest: {self.manifest.describe()}",
-            f"invisible watermark: {mark}",
-            f"visible signature: {'present' if self.signature else 'absent'}",
-        ])
+        return "\n".join(
+            [
+                f"C2PA manifest: {self.manifest.describe()}",
+                f"invisible watermark: {mark}",
+                f"visible signature: {'present' if self.signature else 'absent'}",
+            ]
+        )
 
 
 def verify_bytes(data: bytes, name: str = "image") -> VerifyReport:
     if not data.startswith(PNG_MAGIC):
         kind = "a JPEG" if data[:3] == b"\xff\xd8\xff" else "not a PNG"
-        raise ProvenanceError(f"{name}: {kind} file (its first bytes are {data[:8]!r}); unclip verify reads "
-                              "the PNGs unclip writes")
+        raise ProvenanceError(
+            f"{name}: {kind} file (its first bytes are {data[:8]!r}); unclip verify reads "
+            "the PNGs unclip writes"
+        )
     manifest = read_manifest(data)
     try:
         image = Image.open(io.BytesIO(data))

@@ -43,8 +43,10 @@ class WatermarkReading:
         if self.size is None:
             return "not checked (image smaller than 256x256 px)"
         if self.small and not self.present:
-            return (f"absent (an image under 256x256 px, too small for unclip to mark; scaled up, "
-                    f"{self.matched}/{self.bits} identifier bits matched)")
+            return (
+                f"absent (an image under 256x256 px, too small for unclip to mark; scaled up, "
+                f"{self.matched}/{self.bits} identifier bits matched)"
+            )
         where = f" at {self.size[0]}x{self.size[1]}" if self.present else ""
         state = "present" if self.present else "absent"
         return f"{state} ({self.matched}/{self.bits} identifier bits{where})"
@@ -54,7 +56,9 @@ def _imwatermark():  # type: ignore[no-untyped-def]
     try:
         from imwatermark import WatermarkDecoder, WatermarkEncoder
     except ImportError as e:
-        raise ProvenanceError(f"the invisible watermark needs invisible-watermark ({e}); {INSTALL_HINT}") from None
+        raise ProvenanceError(
+            f"the invisible watermark needs invisible-watermark ({e}); {INSTALL_HINT}"
+        ) from None
     return WatermarkEncoder, WatermarkDecoder
 
 

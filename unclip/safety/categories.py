@@ -10,7 +10,9 @@ HARASSMENT = "harassment"
 SELF_HARM = "self-harm"
 ILLEGAL = "illegal"
 PUBLIC_FIGURES = "public-figures"
-INFRINGEMENT = "infringement"  # copyrighted characters and franchises, trademarks and logos, living artists' styles
+INFRINGEMENT = (
+    "infringement"  # copyrighted characters and franchises, trademarks and logos, living artists' styles
+)
 FACES = "faces"
 
 # Text categories in severity order: when several fire, the first one names the decision.

@@ -124,7 +124,9 @@ def format_report(report: Report, misses: bool = False) -> str:
     )
     for topic, total in report.benign_topics.items():
         wrong = len(report.topic_false_refusals(topic))
-        lines.append(f"| of which written against {topic} collisions | {total} | {wrong} ({wrong / total:.1%}) | |")
+        lines.append(
+            f"| of which written against {topic} collisions | {total} | {wrong} ({wrong / total:.1%}) | |"
+        )
     per_prompt = report.seconds / max(1, report.harmful_total + report.benign_total) * 1000
     lines += ["", f"mean check time: {per_prompt:.2f} ms per prompt"]
     if misses:

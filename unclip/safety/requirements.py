@@ -49,7 +49,9 @@ def _classifier(config: PolicyConfig) -> CheckNeed:
     rule = config.categories[config.prompt.classifier_category]
     enabled = config.prompt.classifier and rule.action != ALLOW
     gone = _first_missing("profanity_check", "sklearn", "joblib")
-    return CheckNeed("classifier", enabled, gone is None, f"{gone} not installed; {CLASSIFIER_HINT}" if gone else "")
+    return CheckNeed(
+        "classifier", enabled, gone is None, f"{gone} not installed; {CLASSIFIER_HINT}" if gone else ""
+    )
 
 
 def _nudity(config: PolicyConfig) -> CheckNeed:
@@ -57,7 +59,9 @@ def _nudity(config: PolicyConfig) -> CheckNeed:
     enabled = rule.action != ALLOW and bool(rule.images)
     model = config.images.nudity_model
     if model and not Path(model).is_file():
-        return CheckNeed("nudity", enabled, False, f"model file {model} not found (policy images.nudity_model)")
+        return CheckNeed(
+            "nudity", enabled, False, f"model file {model} not found (policy images.nudity_model)"
+        )
     gone = _first_missing("onnxruntime", "cv2") if model else _first_missing("nudenet", "onnxruntime", "cv2")
     return CheckNeed("nudity", enabled, gone is None, f"{gone} not installed; {NUDITY_HINT}" if gone else "")
 

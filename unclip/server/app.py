@@ -36,15 +36,21 @@ EDITOR_DIR = Path(__file__).parent / "static"  # the browser editor: plain HTML/
 FROM_SETTINGS: Any = object()  # create_app(policy=...) default: load the policy the settings ask for
 
 
-def create_app(settings: ServerSettings, engine: Engine | None = None, policy: Any = FROM_SETTINGS) -> FastAPI:
+def create_app(
+    settings: ServerSettings, engine: Engine | None = None, policy: Any = FROM_SETTINGS
+) -> FastAPI:
     """Build the app. `engine`: a loaded model (default: load `settings.model`); `policy`: an object with
     `check_prompt(text)` and `check_image(image, kind=)` returning decisions (default: `Policy.default()`,
     or none when `settings.unsafe_disable_safety`)."""
     metrics = Metrics()
     # the data folder first: a bad data_dir is named before anything else (and before minutes of model loading)
-    store = ImageStore(settings.data_path(), settings.url_ttl_s, settings.storage_max_bytes, settings.storage_max_files)
+    store = ImageStore(
+        settings.data_path(), settings.url_ttl_s, settings.storage_max_bytes, settings.storage_max_files
+    )
     if policy is FROM_SETTINGS:
-        guard = ContentGuard.from_settings(settings, metrics)  # fails closed on a missing check, before the model
+        guard = ContentGuard.from_settings(
+            settings, metrics
+        )  # fails closed on a missing check, before the model
     else:
         if policy is None and not settings.unsafe_disable_safety:
             raise ValueError("policy=None disables the content policy: set unsafe_disable_safety to do that")
@@ -52,11 +58,18 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
     provenance = server_provenance(settings)  # a bad key file is named before the model loads
     engine = engine if engine is not None else UnclipEngine.from_settings(settings)
     queue = BatchQueue(
-        BatchExecutor(engine, metrics), metrics, max_queue=settings.max_queue,
-        max_batch_images=settings.max_batch_images, wait_s=settings.batch_wait_ms / 1000,
+        BatchExecutor(engine, metrics),
+        metrics,
+        max_queue=settings.max_queue,
+        max_batch_images=settings.max_batch_images,
+        wait_s=settings.batch_wait_ms / 1000,
     )
-    keys = KeyChecker(settings.all_api_keys(), FailureLimiter(settings.auth_max_failures, settings.auth_failure_window_s))
-    state = ServerState(settings, engine, metrics, queue, store, guard, keys, time.time(), provenance=provenance)
+    keys = KeyChecker(
+        settings.all_api_keys(), FailureLimiter(settings.auth_max_failures, settings.auth_failure_window_s)
+    )
+    state = ServerState(
+        settings, engine, metrics, queue, store, guard, keys, time.time(), provenance=provenance
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,7 +81,11 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
         finally:
             janitor.cancel()
             # one deadline for the whole shutdown: what is left of it after the drain (all of it without one)
-            left = settings.shutdown_timeout_s if state.drain_deadline is None else state.drain_deadline - time.monotonic()
+            left = (
+                settings.shutdown_timeout_s
+                if state.drain_deadline is None
+                else state.drain_deadline - time.monotonic()
+            )
             await to_thread.run_sync(queue.close, max(0.0, left))
 
     app = FastAPI(
@@ -96,8 +113,11 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
         return Response(status_code=499)  # nginx's "client closed request"; nobody reads it
 
     app.add_middleware(  # inside RequestMiddleware: refusals are logged and counted like other answers
-        HostOriginGuard, check_host=not state.keys.enabled, bound_host=settings.host,
-        public_base_url=settings.public_base_url, allowed_hosts=settings.allowed_hosts,
+        HostOriginGuard,
+        check_host=not state.keys.enabled,
+        bound_host=settings.host,
+        public_base_url=settings.public_base_url,
+        allowed_hosts=settings.allowed_hosts,
         allowed_origins=settings.allowed_origins,
     )
     app.add_middleware(RequestMiddleware, server=state)
@@ -106,11 +126,21 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
 
 def server_provenance(settings: ServerSettings) -> Provenance:
     """The operator's signing key, or one generated on first start in <data_dir>/provenance (logged)."""
-    provenance = Provenance.from_files(settings.signing_cert, settings.signing_key,
-                                       settings.data_path() / "provenance", signature=settings.signature)
+    provenance = Provenance.from_files(
+        settings.signing_cert,
+        settings.signing_key,
+        settings.data_path() / "provenance",
+        signature=settings.signature,
+    )
     key = provenance.key  # loads or generates now: a bad key is a start-up error, not a failed request
-    event(log, logging.INFO, "provenance: invisible watermark and C2PA manifests on every image",
-          signed_by=key.subject, key=key.source, visible_signature=settings.signature)
+    event(
+        log,
+        logging.INFO,
+        "provenance: invisible watermark and C2PA manifests on every image",
+        signed_by=key.subject,
+        key=key.source,
+        visible_signature=settings.signature,
+    )
     return provenance
 
 

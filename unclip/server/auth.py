@@ -20,7 +20,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from unclip.server.errors import missing_key, rate_limited, wrong_key
 from unclip.server.settings import redact_key
 
-bearer_scheme = HTTPBearer(auto_error=False, description="an API key configured with `unclip serve --api-key`")
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="an API key configured with `unclip serve --api-key`"
+)
 
 
 class FailureLimiter:
@@ -28,8 +30,13 @@ class FailureLimiter:
     request of that address that needs a key gets a 429 until its oldest failure leaves the window
     (a right key included, so guessing gains nothing). Bounded memory: at most `max_clients` addresses."""
 
-    def __init__(self, max_failures: int, window_s: float, max_clients: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        max_failures: int,
+        window_s: float,
+        max_clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_failures = max_failures
         self.window_s = window_s
         self.max_clients = max_clients
@@ -79,7 +86,9 @@ class KeyChecker:
             return
         wait = self.limiter.retry_after(client)
         if wait is not None:
-            raise rate_limited(f"Too many failed authentications from your address: try again in {wait}s.", wait)
+            raise rate_limited(
+                f"Too many failed authentications from your address: try again in {wait}s.", wait
+            )
         scheme, _, token = (authorization or "").strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
@@ -94,7 +103,9 @@ class KeyChecker:
             raise wrong_key(redact_key(token))
 
 
-async def require_key(request: Request, _: HTTPAuthorizationCredentials | None = Security(bearer_scheme)) -> None:  # noqa: B008
+async def require_key(
+    request: Request, _: HTTPAuthorizationCredentials | None = Security(bearer_scheme)
+) -> None:  # noqa: B008
     """FastAPI dependency (the `HTTPBearer` parameter is there so the OpenAPI document shows the scheme)."""
     client = request.client.host if request.client else ""
     request.app.state.server.keys.check(request.headers.get("authorization"), client)

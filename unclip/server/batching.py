@@ -192,15 +192,24 @@ class BatchQueue:
                 log.exception("batch runner failed")
                 results = [e] * len(batch)
             elapsed = time.monotonic() - start
-            self._batch_s_ema = elapsed if self._batch_s_ema is None else 0.8 * self._batch_s_ema + 0.2 * elapsed
+            self._batch_s_ema = (
+                elapsed if self._batch_s_ema is None else 0.8 * self._batch_s_ema + 0.2 * elapsed
+            )
             self.batches_run += 1
             kind = batch[0].kind
             self.metrics.batch_images.labels(kind).observe(sum(j.n for j in batch))
             self.metrics.batch_requests.labels(kind).observe(len(batch))
             self.metrics.batch_seconds.labels(kind).observe(elapsed)
-            event(log, logging.DEBUG, "batch done", kind=kind, requests=len(batch),
-                  images=sum(j.n for j in batch), seconds=round(elapsed, 3),
-                  request_ids=[j.request_id for j in batch])
+            event(
+                log,
+                logging.DEBUG,
+                "batch done",
+                kind=kind,
+                requests=len(batch),
+                images=sum(j.n for j in batch),
+                seconds=round(elapsed, 3),
+                request_ids=[j.request_id for j in batch],
+            )
             with self._cond:
                 self._running = []
             for job, result in zip(batch, results):

@@ -17,10 +17,20 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 
 def _raw_response(status: int, reason: str, message: str, code: str) -> bytes:
-    body = json.dumps({"error": {"message": message, "type": "server_error" if status >= 500 else
-                                 "invalid_request_error", "param": None, "code": code}}).encode()
-    head = (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
-            "connection: close\r\n\r\n")
+    body = json.dumps(
+        {
+            "error": {
+                "message": message,
+                "type": "server_error" if status >= 500 else "invalid_request_error",
+                "param": None,
+                "code": code,
+            }
+        }
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+        "connection: close\r\n\r\n"
+    )
     return head.encode("ascii") + body
 
 
@@ -36,10 +46,14 @@ class GuardedH11Protocol(H11Protocol):
         self._head_timer: asyncio.TimerHandle | None = None
         super().connection_made(transport)
         if len(self.connections) > self.max_connections:
-            transport.write(_raw_response(
-                503, "Service Unavailable",
-                f"The server has too many open connections ({self.max_connections}); retry shortly.",
-                "too_many_connections"))
+            transport.write(
+                _raw_response(
+                    503,
+                    "Service Unavailable",
+                    f"The server has too many open connections ({self.max_connections}); retry shortly.",
+                    "too_many_connections",
+                )
+            )
             transport.close()
             return
         self._arm()
@@ -68,9 +82,14 @@ class GuardedH11Protocol(H11Protocol):
         self._head_timer = None
         if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
             if self.cycle is None or self.cycle.response_complete:
-                self.transport.write(_raw_response(
-                    408, "Request Timeout",
-                    f"The request's headers did not arrive within {self.head_timeout_s:g} s.", "request_timeout"))
+                self.transport.write(
+                    _raw_response(
+                        408,
+                        "Request Timeout",
+                        f"The request's headers did not arrive within {self.head_timeout_s:g} s.",
+                        "request_timeout",
+                    )
+                )
             self.transport.close()
 
 

@@ -24,8 +24,15 @@ class Engine(Protocol):
 
     def generate(self, prompts: list[str], size: int) -> list[Image.Image]: ...
 
-    def edit(self, image: Image.Image, mask: Image.Image | None, prompt: str, n: int, size: int,
-             outpaint: bool = False) -> list[Image.Image]: ...
+    def edit(
+        self,
+        image: Image.Image,
+        mask: Image.Image | None,
+        prompt: str,
+        n: int,
+        size: int,
+        outpaint: bool = False,
+    ) -> list[Image.Image]: ...
 
     def vary(self, image: Image.Image, n: int, size: int) -> list[Image.Image]: ...
 
@@ -33,7 +40,9 @@ class Engine(Protocol):
 class UnclipEngine:
     """Calls `UnCLIP.generate/edit/vary` with the server's fixed stage settings."""
 
-    def __init__(self, pipe: Any, stage_settings: dict[str, Any] | None = None, description: str = "") -> None:
+    def __init__(
+        self, pipe: Any, stage_settings: dict[str, Any] | None = None, description: str = ""
+    ) -> None:
         self.pipe = pipe
         self.stage_settings = dict(stage_settings or {})
         self.description = description
@@ -45,8 +54,15 @@ class UnclipEngine:
     def generate(self, prompts: list[str], size: int) -> list[Image.Image]:
         return self.pipe.generate(prompts, n=1, size=size, **self.stage_settings)
 
-    def edit(self, image: Image.Image, mask: Image.Image | None, prompt: str, n: int, size: int,
-             outpaint: bool = False) -> list[Image.Image]:
+    def edit(
+        self,
+        image: Image.Image,
+        mask: Image.Image | None,
+        prompt: str,
+        n: int,
+        size: int,
+        outpaint: bool = False,
+    ) -> list[Image.Image]:
         """`outpaint`: the transparent area extends a picture (one outpainting frame), so it is filled
         with the model's outpainting method, which can differ from its edit method."""
         settings = dict(self.stage_settings)
@@ -71,6 +87,13 @@ class UnclipEngine:
         description = str(pipe.model_path) if pipe.model_path is not None else pipe.model_name
         pipe.policy = None  # the API layer (guard.py) applies the content policy, with logging and metrics
         engine = cls(pipe, settings.effective_stage_settings(), description)
-        event(log, logging.INFO, "model loaded", model=description, device=str(pipe.device),
-              max_size=engine.max_size, stage_settings=engine.stage_settings)
+        event(
+            log,
+            logging.INFO,
+            "model loaded",
+            model=description,
+            device=str(pipe.device),
+            max_size=engine.max_size,
+            stage_settings=engine.stage_settings,
+        )
         return engine

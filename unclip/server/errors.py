@@ -62,8 +62,14 @@ class APIError(Exception):
 def _default_outcome(status: int, code: str | None) -> str:
     if code == "content_policy_violation":
         return "refused"
-    return {400: "invalid_request", 401: "unauthorized", 404: "not_found", 405: "invalid_request",
-            429: "rate_limited", 503: "unavailable"}.get(status, "error" if status >= 500 else "invalid_request")
+    return {
+        400: "invalid_request",
+        401: "unauthorized",
+        404: "not_found",
+        405: "invalid_request",
+        429: "rate_limited",
+        503: "unavailable",
+    }.get(status, "error" if status >= 500 else "invalid_request")
 
 
 # ---------------------------------------------------------------------- constructors
@@ -96,13 +102,18 @@ def wrong_key(redacted: str) -> APIError:
 
 
 def rate_limited(message: str, retry_after_s: int) -> APIError:
-    return APIError(429, message, type="requests", code="rate_limit_exceeded",
-                    headers={"retry-after": str(retry_after_s)})
+    return APIError(
+        429, message, type="requests", code="rate_limit_exceeded", headers={"retry-after": str(retry_after_s)}
+    )
 
 
 def shutting_down() -> APIError:
-    return APIError(503, "The server is shutting down and accepts no new requests; retry shortly.",
-                    type="server_error", code="server_shutting_down")
+    return APIError(
+        503,
+        "The server is shutting down and accepts no new requests; retry shortly.",
+        type="server_error",
+        code="server_shutting_down",
+    )
 
 
 def storage_full(retry_after_s: float, ttl_s: float) -> APIError:
@@ -110,10 +121,14 @@ def storage_full(retry_after_s: float, ttl_s: float) -> APIError:
     their TTL. (`b64_json` results are not stored.)"""
     wait = max(1, min(3600, round(retry_after_s)))
     return APIError(
-        503, f"The server's image storage is full of URLs that have not expired yet (each lives "
-             f"{round(ttl_s / 60)} minutes), so this request's images could not be stored: retry in {wait}s, "
-             "or ask for response_format=b64_json, which stores nothing.",
-        type="server_error", code="storage_full", headers={"retry-after": str(wait)})
+        503,
+        f"The server's image storage is full of URLs that have not expired yet (each lives "
+        f"{round(ttl_s / 60)} minutes), so this request's images could not be stored: retry in {wait}s, "
+        "or ask for response_format=b64_json, which stores nothing.",
+        type="server_error",
+        code="storage_full",
+        headers={"retry-after": str(wait)},
+    )
 
 
 def server_error(request_id: str) -> APIError:
@@ -151,4 +166,6 @@ def install_handlers(app: FastAPI) -> None:
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         loc = [str(x) for x in first.get("loc", ()) if x not in ("body", "query", "path")]
-        return await _api_error(request, invalid(loc[-1] if loc else None, str(first.get("msg", "invalid request"))))
+        return await _api_error(
+            request, invalid(loc[-1] if loc else None, str(first.get("msg", "invalid request")))
+        )

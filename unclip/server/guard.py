@@ -40,8 +40,9 @@ def check_states(policy: Any, waivers: list[str]) -> dict[str, str]:
     """
     unknown = [w for w in waivers if w not in WAIVABLE]
     if unknown:
-        raise UnclipError(f"waive_checks: unknown check {unknown[0]!r} (checks that can be waived: "
-                          f"{', '.join(WAIVABLE)})")
+        raise UnclipError(
+            f"waive_checks: unknown check {unknown[0]!r} (checks that can be waived: {', '.join(WAIVABLE)})"
+        )
     needs = policy.requirements() if hasattr(policy, "requirements") else {}
     states: dict[str, str] = {}
     for name, need in needs.items():
@@ -67,9 +68,16 @@ class ContentGuard:
         self.checks = check_states(policy, list(waivers or [])) if policy is not None else {}
         self.waived = [name for name, state in self.checks.items() if state.startswith("WAIVED")]
         for name in self.waived:
-            event(log, logging.WARNING, f"SAFETY CHECK WAIVED: {name} does not run ({self.checks[name][8:]})",
-                  check=name, waived=True)
-        needless = [w for w in (waivers or []) if w in self.checks and not self.checks[w].startswith("WAIVED")]
+            event(
+                log,
+                logging.WARNING,
+                f"SAFETY CHECK WAIVED: {name} does not run ({self.checks[name][8:]})",
+                check=name,
+                waived=True,
+            )
+        needless = [
+            w for w in (waivers or []) if w in self.checks and not self.checks[w].startswith("WAIVED")
+        ]
         if needless:
             event(log, logging.INFO, "waiver not needed: these checks are installed and run", checks=needless)
 
@@ -97,7 +105,9 @@ class ContentGuard:
                 "without it unless you pass --unsafe-disable-safety"
             ) from e
         policy = Policy.from_file(settings.policy) if settings.policy else Policy.default()
-        guard = cls(policy, metrics, settings.waive_checks)  # fails closed on a missing check (no model loads)
+        guard = cls(
+            policy, metrics, settings.waive_checks
+        )  # fails closed on a missing check (no model loads)
         event(log, logging.INFO, "content policy loaded", policy=repr(policy), checks=guard.checks)
         return guard
 
@@ -119,12 +129,22 @@ class ContentGuard:
                 return refusal
         return None
 
-    def refusal(self, stage: str, category: str | None, score: float, request_id: str, reason: str = "") -> APIError:
+    def refusal(
+        self, stage: str, category: str | None, score: float, request_id: str, reason: str = ""
+    ) -> APIError:
         """Count and log a refusal; returns the 400 to send."""
         category = category or "unknown"
         self.metrics.refusals.labels(stage, category).inc()
-        event(log, logging.WARNING, "content policy refusal", request_id=request_id, stage=stage,
-              category=category, score=round(float(score), 4), reason=reason)
+        event(
+            log,
+            logging.WARNING,
+            "content policy refusal",
+            request_id=request_id,
+            stage=stage,
+            category=category,
+            score=round(float(score), 4),
+            reason=reason,
+        )
         err = content_policy(stage)
         err.refusal = {"stage": stage, "category": category, "score": round(float(score), 4)}  # type: ignore[attr-defined]
         return err
@@ -132,8 +152,20 @@ class ContentGuard:
     def _judge(self, decision: Any, stage: str, request_id: str) -> APIError | None:
         if getattr(decision, "allowed", True):
             if getattr(decision, "action", None) == "flag":
-                event(log, logging.INFO, "content policy flag", request_id=request_id, stage=stage,
-                      category=getattr(decision, "category", None), score=getattr(decision, "score", None))
+                event(
+                    log,
+                    logging.INFO,
+                    "content policy flag",
+                    request_id=request_id,
+                    stage=stage,
+                    category=getattr(decision, "category", None),
+                    score=getattr(decision, "score", None),
+                )
             return None
-        return self.refusal(stage, getattr(decision, "category", None), float(getattr(decision, "score", 0.0) or 0.0),
-                            request_id, str(getattr(decision, "reason", "")))
+        return self.refusal(
+            stage,
+            getattr(decision, "category", None),
+            float(getattr(decision, "score", 0.0) or 0.0),
+            request_id,
+            str(getattr(decision, "reason", "")),
+        )

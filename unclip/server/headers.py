@@ -12,17 +12,19 @@ def security_headers(public_base_url: str | None = None) -> list[tuple[bytes, by
     """The headers; `public_base_url`'s origin may serve the images the editor fetches and shows."""
     extra = origin_of(public_base_url) if public_base_url else None
     own = "'self'" + (f" {extra}" if extra else "")
-    csp = "; ".join([
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        f"img-src {own} data: blob:",
-        f"connect-src {own}",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ])
+    csp = "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src {own} data: blob:",
+            f"connect-src {own}",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
     return [
         (b"content-security-policy", csp.encode()),
         (b"x-frame-options", b"DENY"),

@@ -107,12 +107,21 @@ class BatchExecutor:
             return from_input_error(str(e))
         if isinstance(e, ContentPolicyViolation):
             stage = e.decision.kind
-            return Refused(stage if stage in ("prompt", "upload", "output") else "output",
-                           e.decision.category, float(e.decision.score or 0.0))
+            return Refused(
+                stage if stage in ("prompt", "upload", "output") else "output",
+                e.decision.category,
+                float(e.decision.score or 0.0),
+            )
         if isinstance(e, APIError):
             return e
-        event(log, logging.ERROR, "model call failed", request_id=job.request_id, kind=job.kind,
-              error=f"{type(e).__name__}: {e}")
+        event(
+            log,
+            logging.ERROR,
+            "model call failed",
+            request_id=job.request_id,
+            kind=job.kind,
+            error=f"{type(e).__name__}: {e}",
+        )
         log.error("model call traceback", exc_info=e)
         return EngineFailure(f"{type(e).__name__}: {e}")
 

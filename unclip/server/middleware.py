@@ -23,10 +23,17 @@ if TYPE_CHECKING:
 
 MULTIPART_ENDPOINTS = ("/v1/images/edits", "/v1/images/variations")
 JSON_BODY_LIMIT = 1024 * 1024
-KNOWN_ENDPOINTS = frozenset({
-    "/v1/images/generations", "/v1/images/edits", "/v1/images/variations", "/v1/models",
-    "/health", "/metrics", "/openapi.json",
-})
+KNOWN_ENDPOINTS = frozenset(
+    {
+        "/v1/images/generations",
+        "/v1/images/edits",
+        "/v1/images/variations",
+        "/v1/models",
+        "/health",
+        "/metrics",
+        "/openapi.json",
+    }
+)
 DRAIN_EXEMPT = frozenset({"/health", "/metrics", "/images/{name}"})
 
 
@@ -53,16 +60,25 @@ def too_large(path: str, size: int | None, limit: int) -> BodyTooLarge:
     if path in MULTIPART_ENDPOINTS:
         err = bad_image("image")
     else:
-        err = invalid(None, f"The request body is too large ({size or 'more than ' + str(limit)} bytes; "
-                            f"the limit is {limit} bytes).")
+        err = invalid(
+            None,
+            f"The request body is too large ({size or 'more than ' + str(limit)} bytes; "
+            f"the limit is {limit} bytes).",
+        )
     # close the connection: the rest of the body is never read (uvicorn would drain it otherwise)
-    return BodyTooLarge(err.status, err.message, err.type, err.param, err.code, headers={"connection": "close"})
+    return BodyTooLarge(
+        err.status, err.message, err.type, err.param, err.code, headers={"connection": "close"}
+    )
 
 
 def body_timeout(seconds: float) -> APIError:
     """A body that does not arrive in time (a stalled upload): 408, and the connection is closed."""
-    return APIError(408, f"The request body did not arrive within {seconds:g} s.", code="request_timeout",
-                    headers={"connection": "close"})
+    return APIError(
+        408,
+        f"The request body did not arrive within {seconds:g} s.",
+        code="request_timeout",
+        headers={"connection": "close"},
+    )
 
 
 class RequestMiddleware:
@@ -135,7 +151,11 @@ class RequestMiddleware:
                     e = server_error(request_id)
                 await self._reply(e, state, scope, receive, send_wrapper)
             else:
-                log.error("error after the response started", exc_info=e, extra={"fields": {"request_id": request_id}})
+                log.error(
+                    "error after the response started",
+                    exc_info=e,
+                    extra={"fields": {"request_id": request_id}},
+                )
         finally:
             server.inflight -= 1
             server.metrics.inflight.dec()
@@ -144,15 +164,21 @@ class RequestMiddleware:
             server.metrics.requests.labels(endpoint, str(code)).inc()
             server.metrics.latency.labels(endpoint).observe(latency)
             fields = {
-                "request_id": request_id, "method": method, "path": path, "status": code,
-                "latency_ms": round(latency * 1000, 1), "outcome": state.get("outcome") or _outcome(code),
+                "request_id": request_id,
+                "method": method,
+                "path": path,
+                "status": code,
+                "latency_ms": round(latency * 1000, 1),
+                "outcome": state.get("outcome") or _outcome(code),
                 "client": (scope.get("client") or ("", 0))[0],
             }
             fields.update(state.get("log_fields") or {})
             event(access_log, logging.INFO, "request", **fields)
 
     @staticmethod
-    async def _reply(err: APIError, state: dict[str, Any], scope: Scope, receive: Receive, send: Send) -> None:
+    async def _reply(
+        err: APIError, state: dict[str, Any], scope: Scope, receive: Receive, send: Send
+    ) -> None:
         state["outcome"] = err.outcome
         await err.response()(scope, receive, send)
 
@@ -173,4 +199,5 @@ def _outcome(status: int) -> str:
     if status == 499:
         return "cancelled"
     return {401: "unauthorized", 429: "rate_limited", 503: "unavailable"}.get(
-        status, "error" if status >= 500 else "invalid_request")
+        status, "error" if status >= 500 else "invalid_request"
+    )

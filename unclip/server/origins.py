@@ -32,7 +32,7 @@ def host_name(host: str) -> str:
 
 
 def origin_of(url: str) -> str | None:
-    """"https://Example.com:443/x" -> "https://example.com"; None if it is not an http(s) URL."""
+    """ "https://Example.com:443/x" -> "https://example.com"; None if it is not an http(s) URL."""
     try:
         parts = urlsplit(url.strip())
         port = parts.port
@@ -49,8 +49,16 @@ def origin_of(url: str) -> str | None:
 class HostOriginGuard:
     """Pure ASGI middleware: a 403 (OpenAI-shaped) for a disallowed Host (key-less servers) or Origin."""
 
-    def __init__(self, app: ASGIApp, *, check_host: bool, bound_host: str, public_base_url: str | None,
-                 allowed_hosts: list[str], allowed_origins: list[str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        check_host: bool,
+        bound_host: str,
+        public_base_url: str | None,
+        allowed_hosts: list[str],
+        allowed_origins: list[str],
+    ) -> None:
         self.app = app
         self.check_host = check_host
         self.hosts = LOOPBACK_NAMES | {host_name(bound_host)} | {h.strip().lower() for h in allowed_hosts}
@@ -58,7 +66,9 @@ class HostOriginGuard:
         if public_base_url:
             self.hosts |= {host_name(urlsplit(public_base_url).netloc)}
         self.any_origin = "*" in allowed_origins
-        self.origins = {o for o in (origin_of(x) for x in allowed_origins if x != "*") if o} | ({public} if public else set())
+        self.origins = {o for o in (origin_of(x) for x in allowed_origins if x != "*") if o} | (
+            {public} if public else set()
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -74,9 +84,13 @@ class HostOriginGuard:
     def _check(self, host: str, origin_header: bytes | None) -> APIError | None:
         if self.check_host and host and host_name(host) not in self.hosts:
             return APIError(
-                403, f"Host '{host}' is not allowed: this server has no API keys, so it answers only requests "
-                     "addressed to its own address (add the name to allowed_hosts to use another).",
-                param=None, code="host_not_allowed", outcome="forbidden")
+                403,
+                f"Host '{host}' is not allowed: this server has no API keys, so it answers only requests "
+                "addressed to its own address (add the name to allowed_hosts to use another).",
+                param=None,
+                code="host_not_allowed",
+                outcome="forbidden",
+            )
         if origin_header is None or self.any_origin:
             return None
         origin = origin_header.decode("latin-1")
@@ -85,9 +99,13 @@ class HostOriginGuard:
         if same or normalized in self.origins:
             return None
         return APIError(
-            403, f"Cross-origin requests from '{origin}' are not allowed (a web page of another site "
-                 "cannot use this server; add the origin to allowed_origins to permit it).",
-            param=None, code="origin_not_allowed", outcome="forbidden")
+            403,
+            f"Cross-origin requests from '{origin}' are not allowed (a web page of another site "
+            "cannot use this server; add the origin to allowed_origins to permit it).",
+            param=None,
+            code="origin_not_allowed",
+            outcome="forbidden",
+        )
 
 
 def _netloc(host: str, origin: str) -> str:

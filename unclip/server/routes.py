@@ -70,8 +70,12 @@ def note(request: Request, **fields: Any) -> None:
 
 
 # ---------------------------------------------------------------------- image endpoints
-@v1.post("/images/generations", response_model=ImagesResponse, openapi_extra=GENERATION_BODY,
-         summary="Create images from a prompt")
+@v1.post(
+    "/images/generations",
+    response_model=ImagesResponse,
+    openapi_extra=GENERATION_BODY,
+    summary="Create images from a prompt",
+)
 async def create_image(request: Request) -> Response:
     s = srv(request)
     body = await _read_json(request)
@@ -86,8 +90,12 @@ async def create_image(request: Request) -> Response:
     return await _respond(request, images, common, _origin(s, "generate"))
 
 
-@v1.post("/images/edits", response_model=ImagesResponse, openapi_extra=EDIT_BODY,
-         summary="Edit an image: regenerate its transparent (or masked) area from a prompt")
+@v1.post(
+    "/images/edits",
+    response_model=ImagesResponse,
+    openapi_extra=EDIT_BODY,
+    summary="Edit an image: regenerate its transparent (or masked) area from a prompt",
+)
 async def create_edit(request: Request) -> Response:
     s = srv(request)
     async with _form(request) as form:
@@ -95,8 +103,14 @@ async def create_edit(request: Request) -> Response:
     prompt = parse_prompt(fields.get("prompt"))
     common = _common(s, fields, from_form=True)
     outpaint = parse_outpaint(fields.get("outpaint"))
-    note(request, kind="edit", n=common.n, size=common.size_label, response_format=common.response_format,
-         outpaint=outpaint)
+    note(
+        request,
+        kind="edit",
+        n=common.n,
+        size=common.size_label,
+        response_format=common.response_format,
+        outpaint=outpaint,
+    )
     if "image" not in files:
         raise missing("image")
     size = _header(s, files["image"], "image")
@@ -104,8 +118,11 @@ async def create_edit(request: Request) -> Response:
     if "mask" in files:
         mask_size = _header(s, files["mask"], "mask")
         if mask_size != size:
-            raise invalid("mask", f"Invalid mask image - expected the size of the image "
-                                  f"({size[0]}x{size[1]}), got {mask_size[0]}x{mask_size[1]} instead.")
+            raise invalid(
+                "mask",
+                f"Invalid mask image - expected the size of the image "
+                f"({size[0]}x{size[1]}), got {mask_size[0]}x{mask_size[1]} instead.",
+            )
     image = await _decode(s, files["image"], "image", common.size)
     mask = await _decode(s, files["mask"], "mask", common.size) if "mask" in files else None
     if mask is None:
@@ -117,8 +134,12 @@ async def create_edit(request: Request) -> Response:
     return await _respond(request, images, common, _origin(s, "outpaint" if outpaint else "edit", image))
 
 
-@v1.post("/images/variations", response_model=ImagesResponse, openapi_extra=VARIATION_BODY,
-         summary="Create variations of an image")
+@v1.post(
+    "/images/variations",
+    response_model=ImagesResponse,
+    openapi_extra=VARIATION_BODY,
+    summary="Create variations of an image",
+)
 async def create_variation(request: Request) -> Response:
     s = srv(request)
     async with _form(request) as form:
@@ -164,8 +185,11 @@ async def image_file(request: Request, name: str) -> Response:
         data = await to_thread.run_sync(path.read_bytes)
     except FileNotFoundError:
         minutes = round(s.settings.url_ttl_s / 60)
-        raise APIError(404, f"This image does not exist or has expired (image URLs are valid for {minutes} minutes).",
-                       code="image_not_found") from None
+        raise APIError(
+            404,
+            f"This image does not exist or has expired (image URLs are valid for {minutes} minutes).",
+            code="image_not_found",
+        ) from None
     max_age = int(s.store.expires_in(name))
     return Response(data, media_type="image/png", headers={"cache-control": f"private, max-age={max_age}"})
 
@@ -200,31 +224,48 @@ async def metrics(request: Request) -> Response:
 
 # ---------------------------------------------------------------------- helpers
 def _common(s: ServerState, fields: dict[str, Any], from_form: bool) -> Common:
-    return parse_common(fields, from_form=from_form, model_id=s.settings.model_id,
-                        default_size=s.settings.default_size, max_size=s.engine.max_size)
+    return parse_common(
+        fields,
+        from_form=from_form,
+        model_id=s.settings.model_id,
+        default_size=s.settings.default_size,
+        max_size=s.engine.max_size,
+    )
 
 
 async def _read_json(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";")[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
-        raise invalid(None, f"Invalid Content-Type header ({content_type or 'none'}), expected application/json.")
+        raise invalid(
+            None, f"Invalid Content-Type header ({content_type or 'none'}), expected application/json."
+        )
     raw = await request.body()
     try:
         body = json.loads(raw, parse_int=bounded_json_int)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
+    except (
+        json.JSONDecodeError,
+        UnicodeDecodeError,
+        RecursionError,
+    ):  # RecursionError: absurdly deep nesting
         body = None
     if not isinstance(body, dict):
-        raise invalid(None, "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
-                            "using your HTTP library correctly. The API expects a JSON object as the payload.)")
+        raise invalid(
+            None,
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
+            "using your HTTP library correctly. The API expects a JSON object as the payload.)",
+        )
     return body
 
 
 def _form(request: Request) -> Any:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "multipart/form-data":
-        raise invalid(None, f"Invalid Content-Type header ({request.headers.get('content-type') or 'none'}), "
-                            "expected multipart/form-data.")
+        raise invalid(
+            None,
+            f"Invalid Content-Type header ({request.headers.get('content-type') or 'none'}), "
+            "expected multipart/form-data.",
+        )
     return request.form(max_files=4, max_fields=32)
 
 
@@ -262,14 +303,21 @@ async def _decode(s: ServerState, data: bytes, param: str, side: int) -> Image.I
     """Decode an upload and shrink it to the output size at once, in a worker thread; at most
     `upload_workers` uploads are decoded or checked at a time (each can be 64 MB while decoding)."""
     return await to_thread.run_sync(
-        decode_png, data, param, s.settings.max_upload_bytes, s.settings.max_upload_pixels, side,
+        decode_png,
+        data,
+        param,
+        s.settings.max_upload_bytes,
+        s.settings.max_upload_pixels,
+        side,
         limiter=s.upload_limiter,
     )
 
 
 async def _check_upload(request: Request, image: Image.Image) -> APIError | None:
     s = srv(request)
-    return await to_thread.run_sync(s.guard.check_image, image, "upload", rid(request), limiter=s.upload_limiter)
+    return await to_thread.run_sync(
+        s.guard.check_image, image, "upload", rid(request), limiter=s.upload_limiter
+    )
 
 
 async def _refuse_if(request: Request, refusal: APIError | None) -> None:
@@ -298,7 +346,9 @@ async def _run(request: Request, work: GenerateWork | EditWork | VaryWork, n: in
     except QueueFull as e:
         raise rate_limited(
             f"Rate limit reached: the server's queue is full ({e.depth} requests waiting). "
-            f"Please try again in {e.retry_after_s}s.", e.retry_after_s) from None
+            f"Please try again in {e.retry_after_s}s.",
+            e.retry_after_s,
+        ) from None
     except QueueClosed:
         raise shutting_down() from None
     watcher = asyncio.ensure_future(_wait_disconnect(request))
@@ -345,8 +395,9 @@ async def _respond(request: Request, images: list[Image.Image], common: Common, 
     return JSONResponse({"created": int(time.time()), "data": data})
 
 
-def _encode_all(s: ServerState, images: list[Image.Image], common: Common, base: str,
-                origin: Origin) -> list[dict[str, str]]:
+def _encode_all(
+    s: ServerState, images: list[Image.Image], common: Common, base: str, origin: Origin
+) -> list[dict[str, str]]:
     pngs = []
     for image in images:
         if image.size != (common.size, common.size):  # never return the wrong size

@@ -54,8 +54,12 @@ class GracefulServer(uvicorn.Server):
         if self.drain_deadline is not None and not self.should_exit:
             idle = self.state.inflight == 0 and self.state.queue.busy == 0
             if idle or time.monotonic() >= self.drain_deadline:
-                event(log, logging.INFO, "drained; shutting down" if idle else "drain timeout; shutting down",
-                      inflight=self.state.inflight)
+                event(
+                    log,
+                    logging.INFO,
+                    "drained; shutting down" if idle else "drain timeout; shutting down",
+                    inflight=self.state.inflight,
+                )
                 if not idle:  # the requests still waiting get their 503 now, not a cut connection later
                     self.state.queue.abort()
                 self.should_exit = True
@@ -90,12 +94,19 @@ def check_bind(settings: ServerSettings, keys: list[str]) -> None:
         )
 
 
-def build_server(settings: ServerSettings, sock: socket.socket | None = None, **app_kwargs: object) -> GracefulServer:
+def build_server(
+    settings: ServerSettings, sock: socket.socket | None = None, **app_kwargs: object
+) -> GracefulServer:
     keys = settings.all_api_keys()
     check_bind(settings, keys)
     app = create_app(settings, **app_kwargs)  # type: ignore[arg-type]
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_config=None, access_log=False, lifespan="on",
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
         timeout_graceful_shutdown=max(1, int(settings.shutdown_timeout_s)),
         http=guarded_protocol(settings.header_timeout_s, settings.max_connections),
     )
@@ -108,10 +119,18 @@ def serve(settings: ServerSettings) -> int:
     check_bind(settings, keys)
     configure_logging(settings.log_format, settings.log_level)
     if keys:
-        event(log, logging.INFO, f"API keys required ({len(keys)} configured)", host=settings.host, port=settings.port)
+        event(
+            log,
+            logging.INFO,
+            f"API keys required ({len(keys)} configured)",
+            host=settings.host,
+            port=settings.port,
+        )
     else:
-        msg = (f"NO API KEYS CONFIGURED: listening on loopback ({settings.host}) only; every local user and "
-               "program can use this server. Set --api-key to serve other machines.")
+        msg = (
+            f"NO API KEYS CONFIGURED: listening on loopback ({settings.host}) only; every local user and "
+            "program can use this server. Set --api-key to serve other machines."
+        )
         event(log, logging.WARNING, msg, host=settings.host, port=settings.port)
         print(f"unclip serve: {msg}", file=sys.stderr)
     if settings.unsafe_disable_safety:

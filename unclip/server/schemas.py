@@ -85,7 +85,7 @@ EDIT_BODY = _body(
             "type": "boolean",
             "default": False,
             "description": "unclip only: the transparent area extends the picture past its borders, so the "
-                           "model's outpainting method fills it (the web editor's Outpaint tab sends true)",
+            "model's outpainting method fills it (the web editor's Outpaint tab sends true)",
         },
     },
     ["image", "prompt"],

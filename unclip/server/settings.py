@@ -32,16 +32,25 @@ SIZE_LABELS = ("256x256", "512x512", "1024x1024")
 STEP_PRESETS: dict[str, dict[str, Any]] = {
     "model": {},  # the model directory's own defaults
     "fast": {
-        "prior_sampler": "dpm++2m", "prior_steps": 10,
-        "decoder_sampler": "dpm++2m", "decoder_steps": 10,
-        "upsampler_256_sampler": "dpm++2m", "upsampler_256_steps": 5,
-        "upsampler_1024_sampler": "ddim", "upsampler_1024_steps": 7,
+        "prior_sampler": "dpm++2m",
+        "prior_steps": 10,
+        "decoder_sampler": "dpm++2m",
+        "decoder_steps": 10,
+        "upsampler_256_sampler": "dpm++2m",
+        "upsampler_256_steps": 5,
+        "upsampler_1024_sampler": "ddim",
+        "upsampler_1024_steps": 7,
         "prior_candidates": 1,
     },
     # One step per stage, no guidance: for tests, smoke checks and load tests of the plumbing only.
     "fastest": {
-        "prior_steps": 1, "decoder_steps": 1, "upsampler_256_steps": 1, "upsampler_1024_steps": 1,
-        "prior_candidates": 1, "prior_guidance": 1.0, "decoder_guidance": 1.0,
+        "prior_steps": 1,
+        "decoder_steps": 1,
+        "upsampler_256_steps": 1,
+        "upsampler_1024_steps": 1,
+        "prior_candidates": 1,
+        "prior_guidance": 1.0,
+        "decoder_guidance": 1.0,
     },
 }
 
@@ -55,8 +64,12 @@ class ServerSettings(Config):
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str | None = None  # e.g. "https://images.example.com"; default: the request's base URL
-    allowed_hosts: list[str] = field(default_factory=list)  # Host names accepted without keys (besides loopback)
-    allowed_origins: list[str] = field(default_factory=list)  # browser origins besides the server's own; "*": any
+    allowed_hosts: list[str] = field(
+        default_factory=list
+    )  # Host names accepted without keys (besides loopback)
+    allowed_origins: list[str] = field(
+        default_factory=list
+    )  # browser origins besides the server's own; "*": any
     # model
     model: str | None = None  # model directory; None: the embedded default model
     model_id: str = "dall-e-2"  # the id listed by /v1/models and accepted in the `model` field
@@ -92,7 +105,9 @@ class ServerSettings(Config):
     auth_failure_window_s: float = 60.0
     # safety and operations
     unsafe_disable_safety: bool = False
-    waive_checks: list[str] = field(default_factory=list)  # start without these policy checks (classifier, nudity, faces)
+    waive_checks: list[str] = field(
+        default_factory=list
+    )  # start without these policy checks (classifier, nudity, faces)
     # provenance: every returned PNG carries an invisible watermark and a signed C2PA manifest
     signing_cert: str | None = None  # PEM certificate chain; None: a key generated in <data_dir>/provenance
     signing_key: str | None = None  # its PEM private key (None: in the signing_cert file)
@@ -101,13 +116,31 @@ class ServerSettings(Config):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     def __post_init__(self) -> None:
-        for name in ("url_ttl_s", "batch_wait_ms", "shutdown_timeout_s", "auth_failure_window_s", "header_timeout_s",
-                     "body_timeout_s"):
+        for name in (
+            "url_ttl_s",
+            "batch_wait_ms",
+            "shutdown_timeout_s",
+            "auth_failure_window_s",
+            "header_timeout_s",
+            "body_timeout_s",
+        ):
             if not math.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be a finite number, got {getattr(self, name)!r}")
-        positive = ("url_ttl_s", "storage_max_bytes", "storage_max_files", "max_batch_images", "max_queue",
-                    "max_upload_bytes", "max_upload_pixels", "upload_workers", "auth_max_failures",
-                    "auth_failure_window_s", "header_timeout_s", "body_timeout_s", "max_connections")
+        positive = (
+            "url_ttl_s",
+            "storage_max_bytes",
+            "storage_max_files",
+            "max_batch_images",
+            "max_queue",
+            "max_upload_bytes",
+            "max_upload_pixels",
+            "upload_workers",
+            "auth_max_failures",
+            "auth_failure_window_s",
+            "header_timeout_s",
+            "body_timeout_s",
+            "max_connections",
+        )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
@@ -118,7 +151,9 @@ class ServerSettings(Config):
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads}")
         if self.public_base_url is not None and not self.public_base_url.startswith(("http://", "https://")):
-            raise ValueError(f"public_base_url must start with http:// or https://, got {self.public_base_url!r}")
+            raise ValueError(
+                f"public_base_url must start with http:// or https://, got {self.public_base_url!r}"
+            )
         if any(not k or any(c.isspace() for c in k) for k in self.api_keys):
             raise ValueError("api_keys must be non-empty and contain no whitespace")
         self.effective_stage_settings()  # validates the keys and values
@@ -146,7 +181,9 @@ class ServerSettings(Config):
             except OSError as e:
                 raise ConfigError(f"api_keys_file {path}: cannot read ({e.strerror or e})") from e
             except UnicodeDecodeError as e:
-                raise ConfigError(f"api_keys_file {path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
+                raise ConfigError(
+                    f"api_keys_file {path}: not a UTF-8 text file ({e.reason} at byte {e.start})"
+                ) from None
             for number, line in enumerate(lines, 1):
                 key = line.split("#", 1)[0].strip()
                 if key and any(c.isspace() for c in key):
@@ -165,7 +202,9 @@ class ServerSettings(Config):
         return out
 
 
-MIN_PUBLIC_KEY_CHARS = 16  # keys of a server reachable from other machines (loopback servers may use short ones)
+MIN_PUBLIC_KEY_CHARS = (
+    16  # keys of a server reachable from other machines (loopback servers may use short ones)
+)
 SHOWN_TAIL_MIN_CHARS = 20  # a key shows its last 4 characters only when at least 16 others stay hidden
 
 
@@ -211,7 +250,9 @@ def _parse_env_value(name: str, raw: str, tp: Any) -> Any:
         try:
             return int(raw) if base is int else float(raw)
         except ValueError:
-            raise ConfigError(f"{name}: expected {'an integer' if base is int else 'a number'}, got {raw!r}") from None
+            raise ConfigError(
+                f"{name}: expected {'an integer' if base is int else 'a number'}, got {raw!r}"
+            ) from None
     if origin is list:
         return [part.strip() for part in raw.split(",") if part.strip()]
     if origin is dict:
@@ -230,7 +271,7 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     for name, raw in env.items():
         if not name.startswith(ENV_PREFIX) or name in OTHER_COMPONENT_ENV:
             continue
-        key = name[len(ENV_PREFIX):].lower()
+        key = name[len(ENV_PREFIX) :].lower()
         if key not in fields:
             known = ", ".join(ENV_PREFIX + k.upper() for k in fields)
             raise ConfigError(f"unknown environment variable {name}; server settings are: {known}")
@@ -245,7 +286,9 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     except OSError as e:
         raise ConfigError(f"{path}: cannot read config file ({e.strerror or e})") from e
     except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start}); is it the config file?") from None
+        raise ConfigError(
+            f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start}); is it the config file?"
+        ) from None
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:

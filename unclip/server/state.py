@@ -35,11 +35,18 @@ class ServerState:
     draining: bool = False
     drain_deadline: float | None = None  # time.monotonic() by which shutdown must be complete
     inflight: int = 0  # HTTP requests being handled (all endpoints)
-    upload_limiter: CapacityLimiter | None = None  # uploads decoded or checked at once (set when the loop runs)
+    upload_limiter: CapacityLimiter | None = (
+        None  # uploads decoded or checked at once (set when the loop runs)
+    )
 
     def begin_drain(self) -> None:
         if not self.draining:
             self.draining = True
             self.drain_deadline = time.monotonic() + self.settings.shutdown_timeout_s
-            event(log, logging.WARNING, "draining: new requests get 503; finishing in-flight requests",
-                  inflight=self.inflight, queued=self.queue.depth)
+            event(
+                log,
+                logging.WARNING,
+                "draining: new requests get 503; finishing in-flight requests",
+                inflight=self.inflight,
+                queued=self.queue.depth,
+            )

@@ -28,9 +28,13 @@ NAME_RE = re.compile(r"^[A-Za-z0-9_-]{32}\.png$")
 class StorageFull(Exception):
     """The live (unexpired) files leave no room for a request's images."""
 
-    def __init__(self, files: int, size: int, stored_files: int, stored_bytes: int, retry_after_s: float) -> None:
-        super().__init__(f"no room for {files} more files ({size} bytes): {stored_files} files, "
-                         f"{stored_bytes} bytes are live")
+    def __init__(
+        self, files: int, size: int, stored_files: int, stored_bytes: int, retry_after_s: float
+    ) -> None:
+        super().__init__(
+            f"no room for {files} more files ({size} bytes): {stored_files} files, "
+            f"{stored_bytes} bytes are live"
+        )
         self.retry_after_s = retry_after_s
 
 
@@ -145,7 +149,9 @@ class ImageStore:
             self.images.mkdir(parents=True, exist_ok=True)
             self.tmp.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise UnclipError(f"data_dir {self.root}: cannot create {e.filename or self.root} ({e.strerror or e})") from None
+            raise UnclipError(
+                f"data_dir {self.root}: cannot create {e.filename or self.root} ({e.strerror or e})"
+            ) from None
         if not os.access(self.images, os.W_OK | os.X_OK) or not os.access(self.tmp, os.W_OK | os.X_OK):
             raise UnclipError(f"data_dir {self.root}: not writable (url results are stored there)")
 

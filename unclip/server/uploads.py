@@ -51,7 +51,9 @@ def check_header(data: bytes, param: str, max_bytes: int, max_pixels: int) -> tu
     return dims
 
 
-def decode_png(data: bytes, param: str, max_bytes: int, max_pixels: int, max_side: int | None = None) -> Image.Image:
+def decode_png(
+    data: bytes, param: str, max_bytes: int, max_pixels: int, max_side: int | None = None
+) -> Image.Image:
     """Validate and fully decode an uploaded PNG, raising OpenAI-shaped 400s naming `param`; with
     `max_side`, shrink it to at most that side at once (`shrink`), so that the full-size pixels live
     only for the moment of decoding.
@@ -65,8 +67,15 @@ def decode_png(data: bytes, param: str, max_bytes: int, max_pixels: int, max_sid
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=["PNG"])
             image.load()
-    except (OSError, SyntaxError, ValueError, struct.error, Image.DecompressionBombWarning,
-            Image.DecompressionBombError, EOFError):
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        struct.error,
+        Image.DecompressionBombWarning,
+        Image.DecompressionBombError,
+        EOFError,
+    ):
         raise bad_image(param) from None
     if image.size != (width, height):
         raise bad_image(param)
@@ -102,7 +111,10 @@ def shrink(image: Image.Image, side: int) -> Image.Image:
 def require_square(size: tuple[int, int], param: str = "image") -> None:
     w, h = size
     if w != h:
-        raise invalid(param, f"Invalid input image - expected an image with equal width and height, got {w}x{h} instead.")
+        raise invalid(
+            param,
+            f"Invalid input image - expected an image with equal width and height, got {w}x{h} instead.",
+        )
 
 
 def with_alpha(image: Image.Image) -> Image.Image:

@@ -18,10 +18,19 @@ MAX_N = 10
 SIZES = {"256x256": 256, "512x512": 512, "1024x1024": 1024}
 RESPONSE_FORMATS = ("url", "b64_json")
 # Parameters of newer image models: valid OpenAI fields, but not for dall-e-2.
-NEWER_MODEL_PARAMS = frozenset({
-    "background", "moderation", "output_compression", "output_format", "partial_images", "stream",
-    "style", "input_fidelity", "input_fidelity_level",
-})
+NEWER_MODEL_PARAMS = frozenset(
+    {
+        "background",
+        "moderation",
+        "output_compression",
+        "output_format",
+        "partial_images",
+        "stream",
+        "style",
+        "input_fidelity",
+        "input_fidelity_level",
+    }
+)
 COMMON_FIELDS = frozenset({"model", "n", "size", "response_format", "user"})
 FIELDS = {
     "generations": COMMON_FIELDS | {"prompt", "quality"},
@@ -78,7 +87,9 @@ def bounded_json_int(text: str) -> int | LongNumber:
 
 def _too_long(text: str, param: str) -> APIError:
     digits = sum(c.isdigit() for c in text)
-    return invalid(param, f"{text.strip()[:12]}... ({digits} digits) is not a valid {param!r}: too many digits.")
+    return invalid(
+        param, f"{text.strip()[:12]}... ({digits} digits) is not a valid {param!r}: too many digits."
+    )
 
 
 def parse_int(value: Any, param: str, from_form: bool) -> int:
@@ -118,10 +129,15 @@ def parse_prompt(value: Any) -> str:
     if not value.strip():
         raise invalid("prompt", "'prompt' must not be empty.")
     if unpaired_surrogate(value) is not None:
-        raise invalid("prompt", "'prompt' is not valid Unicode text: it contains an unpaired surrogate "
-                                "(a \\ud800-\\udfff escape that is not half of a pair).")
+        raise invalid(
+            "prompt",
+            "'prompt' is not valid Unicode text: it contains an unpaired surrogate "
+            "(a \\ud800-\\udfff escape that is not half of a pair).",
+        )
     if len(value) > MAX_PROMPT_CHARS:
-        raise invalid("prompt", f"'prompt' is too long: {len(value)} characters; the maximum is {MAX_PROMPT_CHARS}.")
+        raise invalid(
+            "prompt", f"'prompt' is too long: {len(value)} characters; the maximum is {MAX_PROMPT_CHARS}."
+        )
     return value
 
 
@@ -164,7 +180,10 @@ def parse_common(
     if response_format is None:
         response_format = "url"
     if not isinstance(response_format, str) or response_format not in RESPONSE_FORMATS:
-        raise invalid("response_format", f"{response_format!r} is not one of {list(RESPONSE_FORMATS)} - 'response_format'")
+        raise invalid(
+            "response_format",
+            f"{response_format!r} is not one of {list(RESPONSE_FORMATS)} - 'response_format'",
+        )
 
     user = fields.get("user")
     if user is not None and not isinstance(user, str):
@@ -174,7 +193,9 @@ def parse_common(
     if quality is not None and quality != "standard":
         if not isinstance(quality, str):
             raise _type_error(quality, "string", "quality")
-        raise invalid("quality", f"quality {quality!r} is not supported with dall-e-2; the only quality is 'standard'.")
+        raise invalid(
+            "quality", f"quality {quality!r} is not supported with dall-e-2; the only quality is 'standard'."
+        )
     return Common(n, size, size_label, response_format, user)
 
 

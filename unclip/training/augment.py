@@ -52,7 +52,9 @@ def resize(x: torch.Tensor, size: int, mode: str = "bicubic") -> torch.Tensor:
     return F.interpolate(x[None], size=(size, size), mode=mode, antialias=anti, **kw)[0]
 
 
-def gaussian_kernel(size: int, sigma_x: float, sigma_y: float | None = None, angle: float = 0.0) -> torch.Tensor:
+def gaussian_kernel(
+    size: int, sigma_x: float, sigma_y: float | None = None, angle: float = 0.0
+) -> torch.Tensor:
     """A normalised (optionally anisotropic, rotated) 2-D Gaussian kernel [size, size]."""
     sigma_y = sigma_x if sigma_y is None else sigma_y
     r = torch.arange(size, dtype=torch.float32) - (size - 1) / 2

@@ -54,7 +54,9 @@ class CheckpointState:
 
 
 # ---------------------------------------------------------------------------- optimizer state
-def flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]], dict[str, dict[str, Any]]]:
+def flatten_optimizer(
+    state: dict[str, Any],
+) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]], dict[str, dict[str, Any]]]:
     """torch optimizer state_dict -> (tensors, param_groups, non-tensor per-param values)."""
     tensors: dict[str, torch.Tensor] = {}
     scalars: dict[str, dict[str, Any]] = {}
@@ -64,7 +66,9 @@ def flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], l
                 tensors[f"state.{pid}.{name}"] = value.detach().cpu().contiguous()
             else:
                 scalars.setdefault(str(pid), {})[name] = value
-    groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in state["param_groups"]]
+    groups = [
+        {k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in state["param_groups"]
+    ]
     return tensors, groups, scalars
 
 
@@ -215,5 +219,10 @@ def load_checkpoint(path: Path, with_training_state: bool = True) -> LoadedCheck
     if not with_training_state:
         return LoadedCheckpoint(path, state, _load(path / "model.safetensors"), ema, {}, {})
     return LoadedCheckpoint(
-        path, state, _load(path / "model.safetensors"), ema, _load(path / "optimizer.safetensors"), _load(path / "rng.safetensors")
+        path,
+        state,
+        _load(path / "model.safetensors"),
+        ema,
+        _load(path / "optimizer.safetensors"),
+        _load(path / "rng.safetensors"),
     )

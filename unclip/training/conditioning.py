@@ -29,7 +29,9 @@ class FrozenClip:
     @torch.no_grad()
     def text(self, batch: dict[str, torch.Tensor]) -> TextEncoding:
         if "text_hidden" in batch:
-            return TextEncoding(batch["text_embeds"].float(), batch["text_hidden"].float(), batch["text_mask"].bool())
+            return TextEncoding(
+                batch["text_embeds"].float(), batch["text_hidden"].float(), batch["text_mask"].bool()
+            )
         return self.clip.encode_text(batch["ids"], batch["mask"])
 
     @torch.no_grad()

@@ -25,7 +25,16 @@ from unclip.utils.checks import require_counts
 
 
 class _Records(torch.utils.data.Dataset):
-    def __init__(self, source: ImageTextSource, start: int, end: int, tokenizer, max_tokens: int, size: int, min_size: int):  # type: ignore[no-untyped-def]
+    def __init__(
+        self,
+        source: ImageTextSource,
+        start: int,
+        end: int,
+        tokenizer,
+        max_tokens: int,
+        size: int,
+        min_size: int,
+    ):  # type: ignore[no-untyped-def]
         self.source, self.start, self.end = source, start, end
         self.tokenizer, self.max_tokens, self.size, self.min_size = tokenizer, max_tokens, size, min_size
 
@@ -75,7 +84,12 @@ def embed_dataset(
     )
     if (out / "embeddings.json").is_file():
         old = read_info(out)
-        if (old.dataset, old.clip, old.shard_size, old.fields) != (info.dataset, info.clip, info.shard_size, info.fields):
+        if (old.dataset, old.clip, old.shard_size, old.fields) != (
+            info.dataset,
+            info.clip,
+            info.shard_size,
+            info.fields,
+        ):
             raise DataError(
                 f"{out} holds embeddings of another dataset, CLIP, shard size or field set; "
                 "choose another --out or delete it"
@@ -91,9 +105,13 @@ def embed_dataset(
         if shard_complete(out, n, end - start):
             skipped += 1
             continue
-        records = _Records(source, start, end, tokenizer, clip.config.text_max_tokens, size, data.min_image_size or 1)
+        records = _Records(
+            source, start, end, tokenizer, clip.config.text_max_tokens, size, data.min_image_size or 1
+        )
         loader = torch.utils.data.DataLoader(
-            records, batch_size=batch_size, num_workers=data.num_workers,
+            records,
+            batch_size=batch_size,
+            num_workers=data.num_workers,
             worker_init_fn=worker_init if data.num_workers else None,
         )
         parts: dict[str, list[torch.Tensor]] = {k: [] for k in [*fields, "valid"]}

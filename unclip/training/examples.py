@@ -73,9 +73,11 @@ class ExampleDataset(torch.utils.data.Dataset):
         if self.store is not None:
             if self._blank_embeds is None:
                 info = self.store.info
-                self._blank_embeds = {
-                    k: torch.zeros_like(v) for k, v in self._first_valid_row().items()
-                } if info.records else {}
+                self._blank_embeds = (
+                    {k: torch.zeros_like(v) for k, v in self._first_valid_row().items()}
+                    if info.records
+                    else {}
+                )
             embeds = self._blank_embeds
         side = max(self.maker.placeholder_size, self.min_image_size)
         return RecordData("", Image.new("RGB", (side, side), (128, 128, 128)), embeds)
@@ -123,4 +125,6 @@ def worker_init(_worker_id: int) -> None:
 
 
 def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    return {k: (v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
+    return {
+        k: (v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()
+    }

@@ -20,7 +20,15 @@ from unclip.models.decoder import Decoder
 from unclip.models.upsampler import Upsampler
 from unclip.training.runs import RunDir, RunError, is_model_dir, load_clip, load_trained, weights_fingerprint
 
-SLOTS = ("prior", "decoder", "upsampler_256", "upsampler_1024", "decoder_inpaint", "upsampler_256_inpaint", "upsampler_1024_inpaint")
+SLOTS = (
+    "prior",
+    "decoder",
+    "upsampler_256",
+    "upsampler_1024",
+    "decoder_inpaint",
+    "upsampler_256_inpaint",
+    "upsampler_1024_inpaint",
+)
 
 
 def _check_slot(name: str, module: nn.Module, path: Path) -> None:
@@ -32,7 +40,9 @@ def _check_slot(name: str, module: nn.Module, path: Path) -> None:
         want = {"upsampler_256": (64, 256), "upsampler_1024": (256, 1024)}[name.removesuffix("_inpaint")]
         have = (module.config.low_res, module.config.high_res)
         if have != want:
-            raise RunError(f"{path}: this upsampler maps {have[0]} -> {have[1]} px; the {name} slot needs {want[0]} -> {want[1]}")
+            raise RunError(
+                f"{path}: this upsampler maps {have[0]} -> {have[1]} px; the {name} slot needs {want[0]} -> {want[1]}"
+            )
 
 
 def _attribution(paths: list[Path]) -> str | None:
@@ -69,9 +79,13 @@ def export_model(
         if not is_model_dir(path) and slot.split("_")[0] in ("prior", "decoder"):
             info = RunDir(path).read_json("run.json")
             if info.get("clip_sha256") and info["clip_sha256"] != clip_sha:
-                raise RunError(f"{path}: this {slot} was trained with another CLIP ({info.get('clip')}), not {clip_path}")
+                raise RunError(
+                    f"{path}: this {slot} was trained with another CLIP ({info.get('clip')}), not {clip_path}"
+                )
         modules[slot] = module
     attribution = _attribution([clip_path, *[Path(p) for p in stages.values()]])
-    cascade = Cascade(tokenizer=tokenizer, modules=modules, sampling=sampling or SamplingConfig(), attribution=attribution)
+    cascade = Cascade(
+        tokenizer=tokenizer, modules=modules, sampling=sampling or SamplingConfig(), attribution=attribution
+    )
     save_cascade(cascade, out, dtype=dtype, description=description)
     return Path(out)

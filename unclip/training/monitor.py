@@ -26,7 +26,9 @@ class Monitor:
         if progress:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total_steps, initial=start_step, desc="train", dynamic_ncols=True, file=sys.stderr)
+            self.bar = tqdm(
+                total=total_steps, initial=start_step, desc="train", dynamic_ncols=True, file=sys.stderr
+            )
         if tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter

@@ -122,7 +122,9 @@ def load_trained(path: str | Path, component: str, weights: str = "ema") -> nn.M
         state.update(ckpt.ema)
     missing, unexpected = module.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise RunError(f"{ckpt_dir}: weights do not match run.json (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise RunError(
+            f"{ckpt_dir}: weights do not match run.json (missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
     return module
 
 

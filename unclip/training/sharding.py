@@ -122,7 +122,9 @@ def shard(
     from torch.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, fully_shard
 
     half = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(mixed_precision)
-    mp = MixedPrecisionPolicy(param_dtype=half, reduce_dtype=torch.float32) if half else MixedPrecisionPolicy()
+    mp = (
+        MixedPrecisionPolicy(param_dtype=half, reduce_dtype=torch.float32) if half else MixedPrecisionPolicy()
+    )
     kwargs: dict[str, Any] = {"reshard_after_forward": bool(plugin.reshard_after_forward), "mp_policy": mp}
     replicated = [p for p in module.parameters() if p.dim() == 0]
     for p in replicated:  # fully_shard moves what it shards to the device; these it leaves alone

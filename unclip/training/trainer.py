@@ -87,7 +87,9 @@ RESUMABLE_CHANGES = {
 class TrainResult:
     run_dir: Path
     step: int
-    stopped_by: str | None = None  # "SIGTERM" / "SIGINT" when a signal ended the run early, "max_minutes" when the time limit did
+    stopped_by: str | None = (
+        None  # "SIGTERM" / "SIGINT" when a signal ended the run early, "max_minutes" when the time limit did
+    )
     last_metrics: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
@@ -105,7 +107,9 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def check_resume_config(run: RunDir, cfg: TrainConfig) -> None:
     saved = _flatten(run.read_json("config.json"))
     now = _flatten(json.loads(json.dumps(cfg.to_dict())))
-    changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k) and k not in RESUMABLE_CHANGES)
+    changed = sorted(
+        k for k in set(saved) | set(now) if saved.get(k) != now.get(k) and k not in RESUMABLE_CHANGES
+    )
     if changed:
         detail = "; ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in changed[:5])
         raise ConfigError(
@@ -200,7 +204,9 @@ class Training:
         self.run = run
         self.ckpt_dir = latest_checkpoint(run.checkpoints) if resume else None
         if not resume and list_checkpoints(run.checkpoints):
-            raise RunError(f"{run.path} already holds checkpoints: pass --resume to continue, or choose another run_dir")
+            raise RunError(
+                f"{run.path} already holds checkpoints: pass --resume to continue, or choose another run_dir"
+            )
         if self.ckpt_dir is not None:
             check_resume_config(run, cfg)
         if self.main:
@@ -233,7 +239,9 @@ class Training:
         if self.ckpt_dir is not None:
             self.ckpt = load_checkpoint(self.ckpt_dir)
             if self.ckpt.state.data_fingerprint != self.source.fingerprint():
-                raise ConfigError(f"{self.ckpt_dir}: the dataset's records changed since this checkpoint; cannot resume exactly")
+                raise ConfigError(
+                    f"{self.ckpt_dir}: the dataset's records changed since this checkpoint; cannot resume exactly"
+                )
             self.net.load_state_dict(self.ckpt.model)
             self.start = self.ckpt.state.step
             self.monitor.log(f"resuming from {self.ckpt_dir} (step {self.start})")
@@ -274,7 +282,9 @@ class Training:
     def data(self) -> Iterator[dict[str, Any]]:
         """The micro-batches from step `start` on (the same ones an uninterrupted run would see)."""
         cfg, device = self.cfg, self.device
-        self.plan = BatchPlan(len(self.source), cfg.train.seed, cfg.train.batch_size, self.micro, self.world, self.rank)
+        self.plan = BatchPlan(
+            len(self.source), cfg.train.seed, cfg.train.batch_size, self.micro, self.world, self.rank
+        )
         dataset = ExampleDataset(
             self.source, self.stage.maker(), cfg.train.seed, self.stage.min_image_size(), self.stage.store
         )
@@ -318,7 +328,9 @@ class Training:
                 loss = (per_sample * valid).sum() / (self.micro * accumulation)
                 accelerator.backward(loss)
             with torch.no_grad():
-                parts = [(per_sample * valid).sum()] + [(metrics[n].float() * valid).sum() for n in stage.metric_names]
+                parts = [(per_sample * valid).sum()] + [
+                    (metrics[n].float() * valid).sum() for n in stage.metric_names
+                ]
                 self.sums += torch.stack([*[p.double() for p in parts], valid.sum().double()])
         sync_replicated_grads(self.replicated, self.world)
         self.grad_norm = None

@@ -44,7 +44,9 @@ def resolve_device(device: torch.device | str | None, what: str = "device") -> t
     except (RuntimeError, TypeError, ValueError):
         raise InputError(f"{what} {device!r}: not a device name; use cpu, cuda, cuda:N or mps") from None
     if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"{what} {device!r}: CUDA is not available here (this torch build or machine has no GPU)")
+        raise InputError(
+            f"{what} {device!r}: CUDA is not available here (this torch build or machine has no GPU)"
+        )
     if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
         raise InputError(f"{what} {device!r}: there is no such GPU ({torch.cuda.device_count()} visible)")
     if resolved.type == "mps" and not torch.backends.mps.is_available():

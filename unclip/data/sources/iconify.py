@@ -95,7 +95,15 @@ def collect(style: str, cache: SourceCache) -> Collected:
         if not svg.is_file():
             svg.write_text(_svg(icons[name], width, height), encoding="utf-8")
         collected.items.append(
-            Item(style, entry.stem, entry.caption, entry.caption, "svg", str(svg),
-                 alt_captions=entry.alt_captions, extra=entry_extra(entry))
+            Item(
+                style,
+                entry.stem,
+                entry.caption,
+                entry.caption,
+                "svg",
+                str(svg),
+                alt_captions=entry.alt_captions,
+                extra=entry_extra(entry),
+            )
         )
     return collected

@@ -39,7 +39,9 @@ def cldr_names(cache: SourceCache) -> dict[str, str]:
     path = cache.npm_dir(PACKAGE.name) / "data" / "openmoji.csv"
     try:
         with path.open(encoding="utf-8", newline="") as f:
-            return {without_fe0f(r["hexcode"]): r["annotation"] for r in csv.DictReader(f) if r.get("annotation")}
+            return {
+                without_fe0f(r["hexcode"]): r["annotation"] for r in csv.DictReader(f) if r.get("annotation")
+            }
     except (OSError, KeyError, csv.Error, UnicodeDecodeError) as e:
         raise DataSourceError(f"cannot read the OpenMoji name list {path}: {e}") from e
 
@@ -60,7 +62,15 @@ def collect(cache: SourceCache) -> Collected:
             collected.filtered["no openmoji image for this emoji"] += 1
             continue
         collected.items.append(
-            Item("openmoji", entry.stem, entry.caption, entry.caption, "svg", str(path),
-                 alt_captions=entry.alt_captions, extra=entry_extra(entry))
+            Item(
+                "openmoji",
+                entry.stem,
+                entry.caption,
+                entry.caption,
+                "svg",
+                str(path),
+                alt_captions=entry.alt_captions,
+                extra=entry_extra(entry),
+            )
         )
     return collected

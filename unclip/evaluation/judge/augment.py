@@ -26,7 +26,9 @@ def random_affine(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     angle = _uniform(n, -15, 15, g) * math.pi / 180
     shift = _uniform(2 * n, -0.12, 0.12, g).view(n, 2) * 2
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    theta = torch.stack(
+        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
+    )
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 

@@ -33,7 +33,9 @@ def to_input(images: Sequence[Image.Image], size: int) -> torch.Tensor:
             im = Image.alpha_composite(base, rgba)
         im = im.convert("RGB")
         if im.size != (size, size):
-            im = im.resize((size, size), Image.Resampling.BOX if im.width >= size else Image.Resampling.BICUBIC)
+            im = im.resize(
+                (size, size), Image.Resampling.BOX if im.width >= size else Image.Resampling.BICUBIC
+            )
         out.append(torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8).view(size, size, 3))
     return torch.stack(out).permute(0, 3, 1, 2).float() / 127.5 - 1
 
@@ -54,7 +56,9 @@ class JudgeScores:
 
 
 class Judge:
-    def __init__(self, net: JudgeNet, labels: list[str], report: dict[str, Any], path: Path | None = None) -> None:
+    def __init__(
+        self, net: JudgeNet, labels: list[str], report: dict[str, Any], path: Path | None = None
+    ) -> None:
         if len(labels) != net.config.num_classes:
             raise InputError(f"the judge has {net.config.num_classes} classes but {len(labels)} labels")
         self.net = net.eval()
@@ -69,7 +73,9 @@ class Judge:
         root = Path(path) if path is not None else DEFAULT_JUDGE
         if not root.is_dir():
             raise InputError(f"{root}: no judge folder here (train one with `unclip judge train`)")
-        files = {name: root / name for name in ("config.json", "labels.json", "model.safetensors", "report.json")}
+        files = {
+            name: root / name for name in ("config.json", "labels.json", "model.safetensors", "report.json")
+        }
         for name, file in files.items():
             if not file.is_file():
                 raise InputError(f"{file}: missing from the judge folder {root}")
@@ -90,7 +96,9 @@ class Judge:
             net.load_state_dict({k: v.float() for k, v in state.items()})
         except Exception as e:  # safetensors' own error type, shape mismatches, truncated files
             first = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise InputError(f"{files['model.safetensors']}: cannot load the judge's weights ({first})") from None
+            raise InputError(
+                f"{files['model.safetensors']}: cannot load the judge's weights ({first})"
+            ) from None
         return cls(net, labels, report, root)
 
     @property
@@ -121,7 +129,9 @@ class Judge:
         logits = self.logits([images[i] for i in known])
         r = ranks(logits, torch.tensor([self.index[concepts[i]] for i in known]))
         return JudgeScores(
-            images=len(known), top1=float((r < 1).float().mean()), top5=float((r < 5).float().mean()),
+            images=len(known),
+            top1=float((r < 1).float().mean()),
+            top5=float((r < 5).float().mean()),
             unknown=len(concepts) - len(known),
         )
 

@@ -47,7 +47,9 @@ def load_styles(root: Path, labels: list[str] | None, size: int) -> tuple[dict[s
                 row = json.loads(line)
                 rows.append((row["style"], row["concept"], root / row["file"]))
             except (ValueError, KeyError, TypeError) as e:
-                raise InputError(f"{meta}: line {n} is not a record with style, concept and file ({e})") from None
+                raise InputError(
+                    f"{meta}: line {n} is not a record with style, concept and file ({e})"
+                ) from None
     labels = labels or sorted({c for _, c, _ in rows})
     index = {c: i for i, c in enumerate(labels)}
     by_style: dict[str, tuple[list[Image.Image], list[int]]] = {}
@@ -99,12 +101,16 @@ def train_judge(
     size = config.image_size if config else 64
     styles, labels = load_styles(root, None, size)
     if test_style not in styles:
-        raise InputError(f"{root}: has no {test_style!r} pictures to test the judge on (styles: {', '.join(sorted(styles))})")
+        raise InputError(
+            f"{root}: has no {test_style!r} pictures to test the judge on (styles: {', '.join(sorted(styles))})"
+        )
     train_styles = sorted(s for s in styles if s != test_style)
     if not train_styles:
         raise InputError(f"{root}: no style to train on besides the test style {test_style!r}")
     train = JudgeData(
-        torch.cat([styles[s].pixels for s in train_styles]), torch.cat([styles[s].labels for s in train_styles]), train_styles
+        torch.cat([styles[s].pixels for s in train_styles]),
+        torch.cat([styles[s].labels for s in train_styles]),
+        train_styles,
     )
     test = styles[test_style]
     config = config or JudgeConfig(num_classes=len(labels))
@@ -116,8 +122,10 @@ def train_judge(
     steps_per_epoch = math.ceil(len(train.labels) / batch_size)
     total = epochs * steps_per_epoch
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=0.1)
-    log(f"judge: {len(train.labels)} pictures of {len(labels)} concepts in {', '.join(train_styles)}; "
-        f"testing on {len(test.labels)} {test_style} pictures; {sum(p.numel() for p in net.parameters()) / 1e6:.2f} M parameters")
+    log(
+        f"judge: {len(train.labels)} pictures of {len(labels)} concepts in {', '.join(train_styles)}; "
+        f"testing on {len(test.labels)} {test_style} pictures; {sum(p.numel() for p in net.parameters()) / 1e6:.2f} M parameters"
+    )
     curve = []
     for epoch in range(epochs):
         order = torch.randperm(len(train.labels), generator=g)
@@ -133,15 +141,28 @@ def train_judge(
             seen += loss.item() * len(idx)
         if (epoch + 1) % 5 == 0 or epoch + 1 == epochs:
             top1, top5 = _accuracy(net, test)
-            curve.append({"epoch": epoch + 1, "train_loss": seen / len(order), "test_top1": top1, "test_top5": top5})
-            log(f"judge: epoch {epoch + 1}/{epochs} loss {seen / len(order):.3f}; {test_style} top-1 {top1:.1%} top-5 {top5:.1%} "
-                f"({time.perf_counter() - t0:.0f} s)")
+            curve.append(
+                {"epoch": epoch + 1, "train_loss": seen / len(order), "test_top1": top1, "test_top5": top5}
+            )
+            log(
+                f"judge: epoch {epoch + 1}/{epochs} loss {seen / len(order):.3f}; {test_style} top-1 {top1:.1%} top-5 {top5:.1%} "
+                f"({time.perf_counter() - t0:.0f} s)"
+            )
     top1, top5 = _accuracy(net, test)
     report = {
-        "train_styles": train_styles, "test_style": test_style, "train_images": len(train.labels),
-        "test_images": len(test.labels), "concepts": len(labels), "test_top1": top1, "test_top5": top5,
-        "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
-        "seconds": round(time.perf_counter() - t0, 1), "curve": curve,
+        "train_styles": train_styles,
+        "test_style": test_style,
+        "train_images": len(train.labels),
+        "test_images": len(test.labels),
+        "concepts": len(labels),
+        "test_top1": top1,
+        "test_top5": top5,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "seed": seed,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "curve": curve,
         "data": str(root),
     }
     save_judge(net, labels, report, out)
@@ -150,13 +171,18 @@ def train_judge(
     return report
 
 
-def save_judge(net: JudgeNet, labels: list[str], report: dict, out: Path, dtype: torch.dtype = torch.float16) -> None:
+def save_judge(
+    net: JudgeNet, labels: list[str], report: dict, out: Path, dtype: torch.dtype = torch.float16
+) -> None:
     from safetensors.torch import save_file
 
     out.mkdir(parents=True, exist_ok=True)
     net.config.save(out / "config.json")
-    (out / "labels.json").write_text(json.dumps(labels, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+    (out / "labels.json").write_text(
+        json.dumps(labels, ensure_ascii=False, indent=0) + "\n", encoding="utf-8"
+    )
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    state = {k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k, v in net.state_dict().items()}
+    state = {
+        k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k, v in net.state_dict().items()
+    }
     save_file(state, str(out / "model.safetensors"))
-

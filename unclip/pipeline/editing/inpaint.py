@@ -49,7 +49,9 @@ DEFAULT_RESAMPLE = {"trained": 2, "zero-shot": 3}
 RESAMPLE_FROM = {"trained": 0.5, "zero-shot": 0.0}
 
 
-def resolve_method(runner: CascadeRunner, method: str, preferred: str = "auto") -> Literal["trained", "zero-shot"]:
+def resolve_method(
+    runner: CascadeRunner, method: str, preferred: str = "auto"
+) -> Literal["trained", "zero-shot"]:
     """ "auto" -> `preferred` when it names a method (outpainting passes the model's
     `sampling.outpaint_method`), else the model's `sampling.edit_method` when it names one, else
     "trained" when the model has an inpainting decoder, else "zero-shot"."""
@@ -285,7 +287,9 @@ def inpaint_arrays(
     """Inpaint uint8 `original` ([S, S, 3] or [n, S, S, 3]) inside `region` ([S, S] bool) for
     `image_embeds.shape[0]` results; returns uint8 [n, S, S, 3] equal to `original` outside `region`."""
     size = original.shape[-2]
-    known = Known(to_tensor(original).to(runner.device), torch.from_numpy(~region)[None, None].to(runner.device))
+    known = Known(
+        to_tensor(original).to(runner.device), torch.from_numpy(~region)[None, None].to(runner.device)
+    )
     resample = DEFAULT_RESAMPLE[method] if resample is None else resample
     if resample < 1:
         raise InputError(f"resample: must be at least 1, got {resample}")

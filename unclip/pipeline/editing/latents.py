@@ -52,7 +52,9 @@ def ddim_settings(sampling: SamplingConfig, stage_settings: dict[str, Any] | Non
     """The decoder settings with DDIM (eta 0): the sampler whose noise DDIM inversion recovers. The
     guidance is `INVERSION_GUIDANCE` unless the caller set `decoder_guidance` explicitly."""
     guidance = (stage_settings or {}).get("decoder_guidance")
-    return StageSampling("ddim", sampling.decoder.steps, INVERSION_GUIDANCE if guidance is None else guidance, 0.0)
+    return StageSampling(
+        "ddim", sampling.decoder.steps, INVERSION_GUIDANCE if guidance is None else guidance, 0.0
+    )
 
 
 @torch.inference_mode()
@@ -96,7 +98,14 @@ def decode(
     text = text if text is not None else empty.expand_to(embeds.shape[0])
     settings = decoder_settings or sampling.decoder
     x = stages.run_decoder(
-        runner.cascade.decoder, embeds, text, empty, settings, generator, x_T=x_T, progress=progress,
+        runner.cascade.decoder,
+        embeds,
+        text,
+        empty,
+        settings,
+        generator,
+        x_T=x_T,
+        progress=progress,
         start_from=start_from,
     ).clamp(-1, 1)
     return runner.upsample_to(x, size, sampling, generator, progress=progress).clamp(-1, 1)
@@ -121,7 +130,14 @@ def decode_frames(
     frame reuses `seed` for the upsamplers, so frames differ only where their embeddings do."""
     out = [
         decode(
-            runner, e, size, sampling, runner.generator(seed), x_T=x, decoder_settings=settings, progress=progress
+            runner,
+            e,
+            size,
+            sampling,
+            runner.generator(seed),
+            x_T=x,
+            decoder_settings=settings,
+            progress=progress,
         )
         for e, x in zip(embeds, noises, strict=True)
     ]
@@ -138,4 +154,6 @@ def inverted_noise(
 ) -> torch.Tensor:
     """DDIM-inverted decoder noise of the image's decoder-size version."""
     pixels = pil_to_tensor(square)[None].to(runner.device)
-    return invert_decoder(runner, image_at(pixels, runner.cascade.decoder.config.image_size), embeds, settings)
+    return invert_decoder(
+        runner, image_at(pixels, runner.cascade.decoder.config.image_size), embeds, settings
+    )

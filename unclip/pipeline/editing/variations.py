@@ -53,10 +53,19 @@ def vary(
     settings = replace(sampling.decoder, start=1.0 - keep)
     source = None
     if keep > 0:  # the source at the decoder's size, one per result
-        source = image_at(pil_to_tensor(square)[None].to(runner.device), runner.cascade.decoder.config.image_size)
+        source = image_at(
+            pil_to_tensor(square)[None].to(runner.device), runner.cascade.decoder.config.image_size
+        )
         source = source.expand(n, -1, -1, -1)
     images = decode(
-        runner, embeds, size, sampling, generator, decoder_settings=settings, progress=progress, start_from=source
+        runner,
+        embeds,
+        size,
+        sampling,
+        generator,
+        decoder_settings=settings,
+        progress=progress,
+        start_from=source,
     )
     return screen_outputs(policy, tensor_to_pil(images))
 

@@ -110,7 +110,9 @@ class NetWrapper(nn.Module):
         self.net = net
 
 
-def make_diffusion(cfg: DiffusionConfig, min_snr_gamma: float = 0.0, v_weight_cap: float = 0.0) -> GaussianDiffusion:
+def make_diffusion(
+    cfg: DiffusionConfig, min_snr_gamma: float = 0.0, v_weight_cap: float = 0.0
+) -> GaussianDiffusion:
     return GaussianDiffusion(
         NoiseSchedule(make_betas(cfg.schedule, cfg.num_timesteps)),  # type: ignore[arg-type]
         prediction=cfg.prediction,  # type: ignore[arg-type]
@@ -121,7 +123,11 @@ def make_diffusion(cfg: DiffusionConfig, min_snr_gamma: float = 0.0, v_weight_ca
 
 
 def draw_diffusion(
-    cfg: DiffusionConfig, shape: tuple[int, ...], g: torch.Generator, high_noise_share: float = 0.0, high_noise_from: int = 0
+    cfg: DiffusionConfig,
+    shape: tuple[int, ...],
+    g: torch.Generator,
+    high_noise_share: float = 0.0,
+    high_noise_from: int = 0,
 ) -> dict[str, torch.Tensor]:
     """The per-sample timestep and noise. With `high_noise_share` > 0 that share of the timesteps is
     drawn from [high_noise_from, num_timesteps) only, the rest uniformly from the whole schedule."""
@@ -147,12 +153,20 @@ def init_from(net: nn.Module, path: str, component: str) -> list[str]:
                 continue
             if src.shape == value.shape:
                 value.copy_(src)
-            elif src.dim() == value.dim() and src.dim() >= 2 and src.shape[0] == value.shape[0] and src.shape[2:] == value.shape[2:] and src.shape[1] < value.shape[1]:
+            elif (
+                src.dim() == value.dim()
+                and src.dim() >= 2
+                and src.shape[0] == value.shape[0]
+                and src.shape[2:] == value.shape[2:]
+                and src.shape[1] < value.shape[1]
+            ):
                 value.zero_()
                 value[:, : src.shape[1]].copy_(src)
                 notes.append(f"{key}: {src.shape[1]} -> {value.shape[1]} input channels (new ones zero)")
             else:
-                raise ValueError(f"{key}: shape {tuple(src.shape)} in {path} does not fit {tuple(value.shape)}")
+                raise ValueError(
+                    f"{key}: shape {tuple(src.shape)} in {path} does not fit {tuple(value.shape)}"
+                )
     return notes
 
 

@@ -43,7 +43,9 @@ class ClipMaker(ExampleMaker):
 
 
 class ClipTrainModule(NetWrapper):
-    def forward(self, pixels: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, pixels: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         clip: ClipModel = self.net  # type: ignore[assignment]
         image = F.normalize(clip.encode_image(clip.preprocess(pixels)).float(), dim=-1)
         text = F.normalize(clip.encode_text(ids, mask).embeds.float(), dim=-1)
@@ -77,7 +79,10 @@ def contrastive_loss(
     safe = valid.bool()
     logits_i2t = torch.where(safe[:, None], logits_i2t, torch.zeros_like(logits_i2t))
     logits_t2i = torch.where(safe[:, None], logits_t2i, torch.zeros_like(logits_t2i))
-    loss = 0.5 * (F.cross_entropy(logits_i2t, labels, reduction="none") + F.cross_entropy(logits_t2i, labels, reduction="none"))
+    loss = 0.5 * (
+        F.cross_entropy(logits_i2t, labels, reduction="none")
+        + F.cross_entropy(logits_t2i, labels, reduction="none")
+    )
     accuracy = (logits_i2t.argmax(dim=1) == labels).float()
     return loss, accuracy
 
@@ -102,7 +107,9 @@ class ClipStage(Stage):
         super().setup(source, barrier)
         cfg = self.stage_cfg
         if not cfg.model.image_tower:
-            raise ConfigError("clip.model.image_tower must be true: contrastive training needs the image tower")
+            raise ConfigError(
+                "clip.model.image_tower must be true: contrastive training needs the image tower"
+            )
         run_tok = self.run.tokenizer
         if self.is_main and not (run_tok / "vocab.json").is_file():
             if cfg.tokenizer:
@@ -141,10 +148,14 @@ class ClipStage(Stage):
         if len(records) < 2:
             return {}
         clip: ClipModel = net  # type: ignore[assignment]
-        pixels = torch.stack([resize_center_crop(im, self.model_config.image_size) for _, _, im in records]).to(self.device)
+        pixels = torch.stack(
+            [resize_center_crop(im, self.model_config.image_size) for _, _, im in records]
+        ).to(self.device)
         tokens = tokenize(self.tokenizer, [c for _, c, _ in records], self.model_config.text_max_tokens)
         image = F.normalize(clip.encode_image(clip.preprocess(pixels)).float(), dim=-1)
-        text = F.normalize(clip.encode_text(tokens.ids.to(self.device), tokens.mask.to(self.device)).embeds.float(), dim=-1)
+        text = F.normalize(
+            clip.encode_text(tokens.ids.to(self.device), tokens.mask.to(self.device)).embeds.float(), dim=-1
+        )
         sims = image @ text.T
         top1 = (sims.argmax(dim=1) == torch.arange(len(records), device=sims.device)).float().mean()
         return {"sample_top1": float(top1), "logit_scale": float(clip.model.logit_scale.exp())}

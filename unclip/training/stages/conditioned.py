@@ -17,7 +17,9 @@ from unclip.utils.config import ConfigError
 class TextImageMaker(ExampleMaker):
     """Caption tokens, plus CLIP's input image unless the embeddings are precomputed."""
 
-    def __init__(self, tokenizer, max_tokens: int, clip_size: int, precomputed: bool, hidden_precomputed: bool):  # type: ignore[no-untyped-def]
+    def __init__(
+        self, tokenizer, max_tokens: int, clip_size: int, precomputed: bool, hidden_precomputed: bool
+    ):  # type: ignore[no-untyped-def]
         self.tokenizer = tokenizer
         self.max_tokens = max_tokens
         self.clip_size = clip_size

@@ -27,8 +27,13 @@ from unclip.utils.config import ConfigError
 
 class DecoderMaker(TextImageMaker):
     def __init__(  # type: ignore[no-untyped-def]
-        self, config: DecoderConfig, image_dropout: float, caption_dropout: float,
-        high_noise_share: float = 0.0, high_noise_from: int = 0, **kw,
+        self,
+        config: DecoderConfig,
+        image_dropout: float,
+        caption_dropout: float,
+        high_noise_share: float = 0.0,
+        high_noise_from: int = 0,
+        **kw,
     ):
         super().__init__(**kw)
         self.high_noise_share = high_noise_share
@@ -43,7 +48,11 @@ class DecoderMaker(TextImageMaker):
         size = self.config.image_size
         out = self.conditioning(record)
         out["image"] = resize_center_crop(record.image, size)
-        out.update(draw_diffusion(self.config.diffusion, (3, size, size), g, self.high_noise_share, self.high_noise_from))
+        out.update(
+            draw_diffusion(
+                self.config.diffusion, (3, size, size), g, self.high_noise_share, self.high_noise_from
+            )
+        )
         out["drop_image"] = torch.rand((), generator=g) < self.image_dropout
         out["drop_caption"] = torch.rand((), generator=g) < self.caption_dropout
         if self.config.inpainting:
@@ -82,7 +91,10 @@ class DecoderStage(ConditionedStage):
         m: DecoderConfig = self.stage_cfg.model
         wrong = [
             f"decoder.model.{name} = {have}, CLIP has {want}"
-            for name, have, want in (("clip_dim", m.clip_dim, embed_dim), ("text_width", m.text_width, text_width))
+            for name, have, want in (
+                ("clip_dim", m.clip_dim, embed_dim),
+                ("text_width", m.text_width, text_width),
+            )
             if have != want
         ]
         if wrong:
@@ -93,7 +105,9 @@ class DecoderStage(ConditionedStage):
 
     def setup(self, source, barrier) -> None:  # type: ignore[no-untyped-def]
         super().setup(source, barrier)
-        self.diffusion = make_diffusion(self.stage_cfg.model.diffusion, self.stage_cfg.min_snr_gamma, self.stage_cfg.v_weight_cap)
+        self.diffusion = make_diffusion(
+            self.stage_cfg.model.diffusion, self.stage_cfg.min_snr_gamma, self.stage_cfg.v_weight_cap
+        )
         self.init_notes: list[str] = []
 
     def build(self) -> nn.Module:
@@ -105,7 +119,11 @@ class DecoderStage(ConditionedStage):
     def maker(self) -> DecoderMaker:
         s = self.stage_cfg
         return DecoderMaker(
-            s.model, s.image_embed_dropout, s.caption_dropout, s.high_noise_share, s.high_noise_from,
+            s.model,
+            s.image_embed_dropout,
+            s.caption_dropout,
+            s.high_noise_share,
+            s.high_noise_from,
             **self.text_image_maker_args(),
         )
 
@@ -114,7 +132,16 @@ class DecoderStage(ConditionedStage):
         image_embeds = self.frozen.image_embeds(batch)
 
         def model_fn(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            return module(x_t, t, image_embeds, batch["drop_image"], text.embeds, text.hidden, text.mask, batch.get("inpaint")).float()
+            return module(
+                x_t,
+                t,
+                image_embeds,
+                batch["drop_image"],
+                text.embeds,
+                text.hidden,
+                text.mask,
+                batch.get("inpaint"),
+            ).float()
 
         terms = self.diffusion.training_losses(model_fn, batch["image"], batch["t"], batch["noise"])
         zero = torch.zeros_like(terms["mse"])
@@ -130,7 +157,9 @@ class DecoderStage(ConditionedStage):
         size = self.stage_cfg.model.image_size
         maker = self.maker()
         maker.precomputed = maker.hidden_precomputed = False
-        clip_pixels = torch.stack([maker.conditioning(RecordData(c, im, None))["clip_pixels"] for _, c, im in records])
+        clip_pixels = torch.stack(
+            [maker.conditioning(RecordData(c, im, None))["clip_pixels"] for _, c, im in records]
+        )
         embeds = self.frozen.image_embeds({"clip_pixels": clip_pixels.to(self.device)})
         text = encode_prompts(self.frozen.clip, self.tokenizer, [c for _, c, _ in records])
         real = torch.stack([resize_center_crop(im, size) for _, _, im in records])
@@ -141,7 +170,9 @@ class DecoderStage(ConditionedStage):
             inpaint = inpaint_input(real, ~region).to(self.device)
         settings = StageSampling("ddpm", self.cfg.train.sample_steps, self.cfg.train.sample_guidance)
         g = torch.Generator(device=self.device).manual_seed(self.cfg.train.seed)
-        out = run_decoder(net, embeds, text, self.frozen.empty, settings, g, inpaint=inpaint).clamp(-1, 1).cpu()  # type: ignore[arg-type]
+        out = (
+            run_decoder(net, embeds, text, self.frozen.empty, settings, g, inpaint=inpaint).clamp(-1, 1).cpu()
+        )  # type: ignore[arg-type]
         shown = real if inpaint is None else inpaint[:, :3].cpu()
         save_grid([list(shown), list(out)], self.run.samples / f"step-{step:08d}.png")
         return {"sample_mse": float(((out - real) ** 2).mean())}

@@ -40,7 +40,14 @@ class PriorMaker(TextImageMaker):
 
 
 class PriorTrainModule(NetWrapper):
-    def forward(self, z_t: torch.Tensor, t: torch.Tensor, embeds: torch.Tensor, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        z_t: torch.Tensor,
+        t: torch.Tensor,
+        embeds: torch.Tensor,
+        hidden: torch.Tensor,
+        mask: torch.Tensor,
+    ) -> torch.Tensor:
         return self.net(z_t, t, TextEncoding(embeds, hidden, mask))
 
 
@@ -57,7 +64,11 @@ class PriorStage(ConditionedStage):
         m: PriorConfig = self.stage_cfg.model
         wrong = [
             f"prior.model.{name} = {have}, CLIP has {want}"
-            for name, have, want in (("clip_dim", m.clip_dim, embed_dim), ("text_width", m.text_width, text_width), ("max_text_tokens", m.max_text_tokens, max_tokens))
+            for name, have, want in (
+                ("clip_dim", m.clip_dim, embed_dim),
+                ("text_width", m.text_width, text_width),
+                ("max_text_tokens", m.max_text_tokens, max_tokens),
+            )
             if have != want
         ]
         if wrong:
@@ -86,12 +97,16 @@ class PriorStage(ConditionedStage):
                 except BadRecord:
                     continue
                 if len(batch) == 64 or sum(r.shape[0] for r in rows) + len(batch) >= limit:
-                    rows.append(self.frozen.image_embeds({"clip_pixels": torch.stack(batch).to(self.device)}).cpu())
+                    rows.append(
+                        self.frozen.image_embeds({"clip_pixels": torch.stack(batch).to(self.device)}).cpu()
+                    )
                     batch = []
                 if sum(r.shape[0] for r in rows) >= limit:
                     break
             if batch:
-                rows.append(self.frozen.image_embeds({"clip_pixels": torch.stack(batch).to(self.device)}).cpu())
+                rows.append(
+                    self.frozen.image_embeds({"clip_pixels": torch.stack(batch).to(self.device)}).cpu()
+                )
             embeds = torch.cat(rows)[:limit]
         mean = embeds.mean(0)
         std = embeds.std(0) if embeds.shape[0] > 1 else torch.ones_like(mean)
@@ -109,7 +124,10 @@ class PriorStage(ConditionedStage):
 
     def maker(self) -> PriorMaker:
         return PriorMaker(
-            self.stage_cfg.model, self.stage_cfg.caption_dropout, needs_image=self.store is None, **self.text_image_maker_args()
+            self.stage_cfg.model,
+            self.stage_cfg.caption_dropout,
+            needs_image=self.store is None,
+            **self.text_image_maker_args(),
         )
 
     def loss(self, module: nn.Module, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -133,7 +151,9 @@ class PriorStage(ConditionedStage):
         text = encode_prompts(self.frozen.clip, self.tokenizer, captions)
         maker = self.maker()
         maker.precomputed = False
-        pixels = torch.stack([maker.conditioning(RecordData(c, im, None))["clip_pixels"] for _, c, im in records])
+        pixels = torch.stack(
+            [maker.conditioning(RecordData(c, im, None))["clip_pixels"] for _, c, im in records]
+        )
         true = self.frozen.image_embeds({"clip_pixels": pixels.to(self.device)})
         settings = StageSampling("ddpm", self.cfg.train.sample_steps, self.cfg.train.sample_guidance)
         g = torch.Generator(device=self.device).manual_seed(self.cfg.train.seed)

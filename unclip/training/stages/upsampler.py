@@ -61,13 +61,17 @@ class UpsamplerTrainModule(NetWrapper):
         super().__init__(net)
         self.last_step_timesteps = last_step_timesteps
 
-    def forward(self, x_t: torch.Tensor, t: torch.Tensor, low_res: torch.Tensor, inpaint: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x_t: torch.Tensor, t: torch.Tensor, low_res: torch.Tensor, inpaint: torch.Tensor | None = None
+    ) -> torch.Tensor:
         net: Upsampler = self.net  # type: ignore[assignment]
         cond = upsample_low_res(low_res, x_t.shape[-2:])
         if net.unet_last is None:
             return net.denoise(x_t, t, cond, inpaint)
         last = t < self.last_step_timesteps
-        out = torch.empty((x_t.shape[0], net.config.unet.out_channels, *x_t.shape[-2:]), device=x_t.device, dtype=x_t.dtype)
+        out = torch.empty(
+            (x_t.shape[0], net.config.unet.out_channels, *x_t.shape[-2:]), device=x_t.device, dtype=x_t.dtype
+        )
         # Both networks run even on no rows, so every parameter gets a gradient (zero when unused) on every
         # process: FSDP reduce-scatters a unit's gradients together, and every process must bring the same ones.
         for use_last, rows in ((False, (~last).nonzero()[:, 0]), (True, last.nonzero()[:, 0])):
@@ -97,7 +101,11 @@ class UpsamplerStage(Stage):
     def build(self) -> nn.Module:
         up = Upsampler(self.stage_cfg.model)
         if self.stage_cfg.init_from:
-            self.init_notes = init_from(up, self.stage_cfg.init_from, self.stage_cfg.init_component or f"upsampler_{self.stage_cfg.model.high_res}")
+            self.init_notes = init_from(
+                up,
+                self.stage_cfg.init_from,
+                self.stage_cfg.init_component or f"upsampler_{self.stage_cfg.model.high_res}",
+            )
         return UpsamplerTrainModule(up, self.stage_cfg.last_step_timesteps)
 
     def maker(self) -> UpsamplerMaker:
@@ -133,4 +141,7 @@ class UpsamplerStage(Stage):
         out = run_upsampler(net, low, crop, settings, g, inpaint=inpaint).clamp(-1, 1).cpu()  # type: ignore[arg-type]
         bicubic = upsample_low_res(low.float(), (crop, crop)).clamp(-1, 1).cpu()
         save_grid([list(bicubic), list(out), list(real)], self.run.samples / f"step-{step:08d}.png")
-        return {"sample_mse": float(((out - real) ** 2).mean()), "bicubic_mse": float(((bicubic - real) ** 2).mean())}
+        return {
+            "sample_mse": float(((out - real) ** 2).mean()),
+            "bicubic_mse": float(((bicubic - real) ** 2).mean()),
+        }
