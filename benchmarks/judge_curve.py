@@ -63,7 +63,8 @@ def main() -> None:
     pipe = UnCLIP.from_pretrained(args.model, device="cpu", dtype=dtype, safety=False)
     rows = []
     print(
-        f"{'decoder':32s} {'samples':>9s}  recon seen t1/t5   recon unseen t1/t5   text seen t1/t5   text unseen t1/t5   s"
+        f"{'decoder':32s} {'samples':>9s}  recon seen t1/t5   recon unseen t1/t5   "
+        "text seen t1/t5   text unseen t1/t5   s"
     )
     for spec in args.decoder:
         label_samples, path = spec.split("=", 1)
@@ -86,7 +87,7 @@ def main() -> None:
                 row[f"text_{name}"] = [split.judge.top1, split.judge.top5]
         rows.append(row)
 
-        def pair(key: str) -> str:
+        def pair(key: str, row: dict = row) -> str:
             v = row.get(key)
             return f"{v[0]:6.1%} / {v[1]:6.1%}" if v else "     -     "
 

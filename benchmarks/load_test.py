@@ -233,7 +233,8 @@ def report(name: str, tally: Tally, elapsed: float, rss: list[float], batches: t
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")
     print(f"\n== {name}")
     print(
-        f"  requests ok {tally.ok}, images {tally.images}, 429s {tally.rate_limited}, policy refusals {tally.refused}, 5xx {tally.server_errors}, "
+        f"  requests ok {tally.ok}, images {tally.images}, 429s {tally.rate_limited}, "
+        f"policy refusals {tally.refused}, 5xx {tally.server_errors}, "
         f"invalid {tally.invalid}, transport errors {tally.transport_errors}"
     )
     print(

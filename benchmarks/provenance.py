@@ -224,7 +224,8 @@ def main() -> int:
         f"{'watermark read back, untouched':44s} {counts['clean']:>17d}/{n:<4d} {reference['clean']:>17d}/{n:<4d}"
     )
     print(
-        f"{'watermark read back after JPEG quality 80':44s} {counts['jpeg80']:>17d}/{n:<4d} {reference['jpeg80']:>17d}/{n:<4d}"
+        f"{'watermark read back after JPEG quality 80':44s} "
+        f"{counts['jpeg80']:>17d}/{n:<4d} {reference['jpeg80']:>17d}/{n:<4d}"
     )
     print(
         f"{'watermark read back after a 50% resize':44s} {counts['half']:>17d}/{n:<4d} {reference['half']:>17d}/{n:<4d}"

@@ -49,7 +49,8 @@ mark("content policy: load + prompt check")
 import unclip.cascade.model_dir as md
 from unclip.cascade.container import Cascade
 from unclip.pipeline.unclip_pipeline import UnCLIP
-parts = {"read + verify weights (sha256)": 0.0, "copy weights in (load_state_dict)": 0.0, "convert precision (.to)": 0.0}
+parts = {"read + verify weights (sha256)": 0.0, "copy weights in (load_state_dict)": 0.0,
+         "convert precision (.to)": 0.0}
 def timed(name, fn):
     def wrapper(*a, **k):
         s = time.perf_counter()

@@ -8,7 +8,8 @@ per stage so the model work is short), waits until it is idle, then sends N edit
 and mask are 4096x4096 PNGs (within `max_upload_pixels`; about 60 KB each as files, 64 MB each
 decoded), half of them variations. Prints the server's RSS when idle, its peak (VmHWM, the kernel's
 high-water mark, reset after start-up through /proc/PID/clear_refs, so nothing between samples is
-missed; Linux only) and the difference, and the answers' status codes. Exits 1 if the peak is more than --limit-gb (default 2) above idle.
+missed; Linux only) and the difference, and the answers' status codes. Exits 1 if the peak is more than
+--limit-gb (default 2) above idle.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import unclip
+
 from .import_graph import cycles, imports, layer_violations
 
 BASE = {"errors", "version"}  # importable from anywhere
@@ -132,7 +133,9 @@ def test_the_checker_reports_a_cycle_hidden_in_function_level_and_type_checking_
             "__init__.py": "",
             "high/__init__.py": "",
             "high/facade.py": "def edit():\n    from toy.high.editing import run\n    return run()\n",
-            "high/editing.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from toy.high.facade import X\n",
+            "high/editing.py": (
+                "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from toy.high.facade import X\n"
+            ),
             "high/alone.py": "import toy.high.facade\n",
         },
     )

@@ -11,7 +11,10 @@ import sys
 
 import pytest
 
-DRIVER = "import sys\nfor name in {names!r}: sys.modules[name] = None\nfrom unclip.cli.main import main\nsys.exit(main(['serve']))\n"
+DRIVER = (
+    "import sys\nfor name in {names!r}: sys.modules[name] = None\n"
+    "from unclip.cli.main import main\nsys.exit(main(['serve']))\n"
+)
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,10 @@ FAKE_NPM = """#!/bin/sh
 echo "$@" >> "$FAKE_LOG"
 prefix="$3"; shift 5
 mkdir -p "$prefix/node_modules"
-for p in "$@"; do mkdir -p "$(dirname "$prefix/node_modules/$p")"; cp -r "$FAKE_REGISTRY/npm/node_modules/$p" "$prefix/node_modules/$p" || exit 1; done
+for p in "$@"; do
+  mkdir -p "$(dirname "$prefix/node_modules/$p")"
+  cp -r "$FAKE_REGISTRY/npm/node_modules/$p" "$prefix/node_modules/$p" || exit 1
+done
 """
 FAKE_APT = """#!/bin/sh
 # apt-get download PKG: leave PKG_1.0_all.deb (a text file here) in the working folder

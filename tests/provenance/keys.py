@@ -14,7 +14,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 def operator_key(folder: Path, cn: str = "Example Studio signer") -> tuple[Path, Path]:
     """(certificate chain file, private key file) for an ES256 end-entity certificate issued by a test CA."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Example Studio CA")])
     ca = (

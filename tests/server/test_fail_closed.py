@@ -47,7 +47,7 @@ def serve(*args: str, tmp_path) -> subprocess.CompletedProcess:
         "text",
         *args,
     ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=120)
 
 
 def test_serve_refuses_to_start_without_an_enabled_check(tmp_path, missing_nudity_model):

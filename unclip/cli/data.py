@@ -112,7 +112,8 @@ def _run_mix(args: argparse.Namespace) -> int:
     for name, n in counts.items():
         print(f"  {name:<14} {n} rows")
     print(
-        f'wrote {args.out_dir}/metadata.jsonl ({sum(counts.values())} rows); train on it with data.source = "{args.out_dir}"'
+        f"wrote {args.out_dir}/metadata.jsonl ({sum(counts.values())} rows); "
+        f'train on it with data.source = "{args.out_dir}"'
     )
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from unclip.cli.common import check_out_dir, positive_int, seed_int
@@ -13,7 +14,7 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not value > 0 or value != value or value == float("inf"):
+    if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
     return value
 
@@ -32,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train a judge on an `unclip data emoji` folder",
         description="Train on every style of --data except --test-style, then write the judge folder "
         "(config.json, labels.json, model.safetensors, report.json with its accuracy on --test-style). "
-        "Data: unclip data emoji data/judge64 --install --styles google,twitter,noto,fluent,fluent-flat,emojione,openmoji",
+        "Data: unclip data emoji data/judge64 --install "
+        "--styles google,twitter,noto,fluent,fluent-flat,emojione,openmoji",
     )
     train.add_argument(
         "--data", required=True, help="folder written by `unclip data emoji` with several styles"

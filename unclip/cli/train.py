@@ -71,7 +71,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default=None,
         metavar="FILE",
         help="JSON of the model's default sampler settings per stage (sampler, steps, guidance, eta) and "
-        "prior_candidates, edit_method, outpaint_method, edit_guidance, edit_context and vary_keep; default: Karlo's (25/25/7 steps, guidance 4 and 8)",
+        "prior_candidates, edit_method, outpaint_method, edit_guidance, edit_context and vary_keep; "
+        "default: Karlo's (25/25/7 steps, guidance 4 and 8)",
     )
     e.set_defaults(func=_run_export)
 

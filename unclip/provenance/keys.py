@@ -96,7 +96,7 @@ def from_pem(cert_data: bytes, key_data: bytes, cert_where: str, key_where: str)
         raise ProvenanceError(
             f"{key_where}: this private key does not belong to the first certificate in {cert_where}"
         )
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     if not leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
         raise ProvenanceError(
             f"{cert_where}: the certificate is not valid now (valid {leaf.not_valid_before_utc:%Y-%m-%d} "
@@ -127,7 +127,7 @@ def _generate() -> bytes:
     x509, hashes, serialization, ec, *_ = _crypto()
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=VALID_DAYS)
 
     def name(cn: str) -> x509.Name:

@@ -104,8 +104,9 @@ class KeyChecker:
 
 
 async def require_key(
-    request: Request, _: HTTPAuthorizationCredentials | None = Security(bearer_scheme)
-) -> None:  # noqa: B008
+    request: Request,
+    _: HTTPAuthorizationCredentials | None = Security(bearer_scheme),  # noqa: B008 (FastAPI's way)
+) -> None:
     """FastAPI dependency (the `HTTPBearer` parameter is there so the OpenAPI document shows the scheme)."""
     client = request.client.host if request.client else ""
     request.app.state.server.keys.check(request.headers.get("authorization"), client)

@@ -42,7 +42,9 @@ EXTRA_DOCS: dict[str, dict[str, str]] = {
         "layer_norm_eps": "LayerNorm epsilon",
         "image_mean": "per-channel normalisation mean of CLIP inputs",
         "image_std": "per-channel normalisation std of CLIP inputs",
-        "image_tower": "build the vision tower (must be true to train CLIP; false only for converted text-only encoders)",
+        "image_tower": (
+            "build the vision tower (must be true to train CLIP; false only for converted text-only encoders)"
+        ),
     },
     "PriorConfig": {
         "max_text_tokens": "caption tokens the prior sees (must match the CLIP's text_max_tokens)",

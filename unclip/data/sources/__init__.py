@@ -1,8 +1,9 @@
 """Dataset builders from image-text data that installs from package registries (npm, Debian).
 
 One module per source: `emoji_datasource` (Google and Twitter emoji PNGs), `noto` (the Noto Color
-Emoji font), `fluent` (Fluent 3D emoji WebP), `openclipart` (public-domain SVG clip art), `photos` (photographs and cutouts from Debian). `builders`
-combines them into `unclip data emoji` / `clipart` / `photos`; `writer` writes the dataset folder.
+Emoji font), `fluent` (Fluent 3D emoji WebP), `openclipart` (public-domain SVG clip art), `photos`
+(photographs and cutouts from Debian). `builders` combines them into `unclip data emoji` / `clipart` /
+`photos`; `writer` writes the dataset folder.
 """
 
 from unclip.data.sources.base import DataSourceError, SourceInstallError, SourceMissingError

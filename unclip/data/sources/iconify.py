@@ -66,7 +66,7 @@ def _load_set(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data.get("icons"), dict):
-            raise ValueError("no 'icons' object")
+            raise ValueError("no 'icons' object")  # noqa: TRY004 (bad file content, reported as such below)
         return data
     except (OSError, ValueError) as e:
         raise DataSourceError(f"cannot read the Iconify icon set {path}: {e}") from e

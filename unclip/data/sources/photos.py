@@ -92,7 +92,8 @@ def collect_backgrounds(cache: SourceCache, crops: int) -> Collected:
     found = {p.name: p for d in BACKGROUND_DIRS for p in sorted((cache.apt_root / d).glob("*.jpg"))}
     if not found:
         raise DataSourceError(
-            f"{BACKGROUNDS.name} is in the cache but has no photos under {cache.apt_root}: fetch it again with --install"
+            f"{BACKGROUNDS.name} is in the cache but has no photos under {cache.apt_root}: "
+            "fetch it again with --install"
         )
     for name, caption in BACKGROUND_FILES.items():
         path = found.get(name)

@@ -76,7 +76,7 @@ class Judge:
         files = {
             name: root / name for name in ("config.json", "labels.json", "model.safetensors", "report.json")
         }
-        for name, file in files.items():
+        for file in files.values():
             if not file.is_file():
                 raise InputError(f"{file}: missing from the judge folder {root}")
         try:
@@ -94,7 +94,7 @@ class Judge:
 
             state = load_file(files["model.safetensors"])
             net.load_state_dict({k: v.float() for k, v in state.items()})
-        except Exception as e:  # safetensors' own error type, shape mismatches, truncated files
+        except Exception as e:  # noqa: BLE001 (safetensors' own error type, shape mismatches, truncated files)
             first = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise InputError(
                 f"{files['model.safetensors']}: cannot load the judge's weights ({first})"

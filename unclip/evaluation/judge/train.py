@@ -124,7 +124,8 @@ def train_judge(
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=0.1)
     log(
         f"judge: {len(train.labels)} pictures of {len(labels)} concepts in {', '.join(train_styles)}; "
-        f"testing on {len(test.labels)} {test_style} pictures; {sum(p.numel() for p in net.parameters()) / 1e6:.2f} M parameters"
+        f"testing on {len(test.labels)} {test_style} pictures; "
+        f"{sum(p.numel() for p in net.parameters()) / 1e6:.2f} M parameters"
     )
     curve = []
     for epoch in range(epochs):
@@ -145,7 +146,8 @@ def train_judge(
                 {"epoch": epoch + 1, "train_loss": seen / len(order), "test_top1": top1, "test_top5": top5}
             )
             log(
-                f"judge: epoch {epoch + 1}/{epochs} loss {seen / len(order):.3f}; {test_style} top-1 {top1:.1%} top-5 {top5:.1%} "
+                f"judge: epoch {epoch + 1}/{epochs} loss {seen / len(order):.3f}; "
+                f"{test_style} top-1 {top1:.1%} top-5 {top5:.1%} "
                 f"({time.perf_counter() - t0:.0f} s)"
             )
     top1, top5 = _accuracy(net, test)
