@@ -206,7 +206,7 @@ def load_cascade(
     tokenizer_dir = directory / index.tokenizer
     names = [n for n in index.components if components is None or n in components or n in REQUIRED]
     modules = {name: load_component(directory, name, index.components[name], verify) for name in names}
-    max_tokens = modules["clip"].config.text_max_tokens  # type: ignore[union-attr]
+    max_tokens: int = modules["clip"].config.text_max_tokens  # type: ignore[union-attr,assignment]
     tokenizer = load_tokenizer(tokenizer_dir, max_length=max_tokens)
     attribution_path = directory / "ATTRIBUTION.md"
     attribution = attribution_path.read_text() if attribution_path.is_file() else None

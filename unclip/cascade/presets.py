@@ -7,7 +7,7 @@ loaded from model directories instead (see `unclip.cascade.model_dir`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -39,7 +39,7 @@ SAMPLE_CAPTIONS = [
 ]
 
 
-def _clip_config(tokenizer: CLIPTokenizer, **kw: int) -> ClipConfig:
+def _clip_config(tokenizer: CLIPTokenizer, **kw: Any) -> ClipConfig:
     return ClipConfig(
         vocab_size=len(tokenizer),
         bos_token_id=tokenizer.bos_token_id,

@@ -45,7 +45,7 @@ class CascadeRunner:
             # oneDNN's CPU convolutions run faster on channels-last (NHWC) weights and activations.
             for name, module in self.cascade.modules.items():
                 if name != "clip" and name != "prior":
-                    module.to(memory_format=torch.channels_last)
+                    module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # not in torch's stubs
         self._empty: TextEncoding | None = None
 
     @property

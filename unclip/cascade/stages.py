@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import cast
 
 import torch
 
 from unclip.cascade.settings import StageSampling
 from unclip.diffusion import NoiseSchedule, make_betas, make_sampler, randn, sample_loop
+from unclip.diffusion.parameterization import Prediction
+from unclip.diffusion.sampler_base import Sampler
+from unclip.diffusion.samplers import SamplerName
+from unclip.diffusion.schedule import ScheduleKind
 from unclip.models.clip import ClipModel, TextEncoding
 from unclip.models.decoder import Decoder
 from unclip.models.diffusion_config import DiffusionConfig
@@ -26,7 +31,7 @@ StepHook = Callable[[torch.Tensor, int], torch.Tensor]
 
 @lru_cache(maxsize=16)
 def _schedule(kind: str, num_timesteps: int) -> NoiseSchedule:
-    return NoiseSchedule(make_betas(kind, num_timesteps))
+    return NoiseSchedule(make_betas(cast(ScheduleKind, kind), num_timesteps))  # DiffusionConfig checked it
 
 
 def start_timestep(diffusion: DiffusionConfig, settings: StageSampling) -> int | None:
@@ -36,12 +41,13 @@ def start_timestep(diffusion: DiffusionConfig, settings: StageSampling) -> int |
     return max(settings.steps - 1, round(settings.start * (diffusion.num_timesteps - 1)))
 
 
-def stage_sampler(diffusion: DiffusionConfig, settings: StageSampling):  # type: ignore[no-untyped-def]
+def stage_sampler(diffusion: DiffusionConfig, settings: StageSampling) -> Sampler:
+    # the configs are plain strings in files, checked when loaded: cast to the names the samplers take
     return make_sampler(
-        settings.sampler,
+        cast(SamplerName, settings.sampler),
         _schedule(diffusion.schedule, diffusion.num_timesteps),
         settings.steps,
-        prediction=diffusion.prediction,
+        prediction=cast(Prediction, diffusion.prediction),
         learned_variance=diffusion.learned_variance,
         clip_range=diffusion.clip_range,
         eta=settings.eta,

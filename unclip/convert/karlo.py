@@ -263,7 +263,7 @@ def convert_karlo_dir(
     sources = [DiffusersDir(p) for p in (src, *with_dirs)]
     for s in sources:
         _check_pipeline(s)
-    cascade, report = convert_karlo(sources, upsampler_1024=upsampler_1024, dtype=dtype)
+    cascade, report = convert_karlo(list[KarloSource](sources), upsampler_1024=upsampler_1024, dtype=dtype)
     description = "Karlo v1.0.alpha (kakaobrain), converted by `unclip convert karlo`"
     save_cascade(cascade, out, dtype=dtype, description=description)
     return report

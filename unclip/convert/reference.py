@@ -274,7 +274,7 @@ def use_float64_schedulers(parts: dict[str, Any]) -> None:
     class Float64UnCLIPScheduler(UnCLIPScheduler):
         def __init__(self, **kwargs: Any):
             super().__init__(**kwargs)
-            self.betas = make_betas("cosine", self.config.num_train_timesteps)
+            self.betas = make_betas("cosine", self.config.num_train_timesteps)  # type: ignore[attr-defined]
             self.alphas = 1.0 - self.betas
             self.alphas_cumprod = torch.cumprod(self.alphas, dim=0)
             self.one = torch.tensor(1.0, dtype=torch.float64)

@@ -173,7 +173,7 @@ def _tokenizer_from_json(path: Path, max_length: int) -> CLIPTokenizer:
     for special in ("<|startoftext|>", "<|endoftext|>"):
         if special not in vocab:
             raise ModelFormatError(f"{path}: special token {special} missing")
-    tok = CLIPTokenizer(vocab=vocab, merges=pairs)
+    tok = CLIPTokenizer(vocab=vocab, merges=pairs)  # type: ignore[arg-type]  # pairs work; the stubs say strings
     tok.model_max_length = max_length
     return tok
 

@@ -90,7 +90,8 @@ def index_manifest(
     base = posixpath.dirname(path) if is_url(path) else str(Path(path).resolve().parent)
     keys, captions, paths = [], [], []
     skipped = SkipCounter()
-    image_col = caption_col = None
+    image_col: str | None = None
+    caption_col: str | None = None
     for n, row in enumerate(_rows(path)):
         if image_col is None:
             columns = list(row)
@@ -103,6 +104,7 @@ def index_manifest(
         if not ref:
             skipped.add("no image path", f"row {n}")
             continue
+        assert caption_col is not None  # picked with image_col, from the first row
         caption = clean_caption(row.get(caption_col) or "")
         if not caption:
             skipped.add("empty caption", key)

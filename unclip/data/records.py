@@ -67,7 +67,7 @@ def decode_image(data: bytes, min_size: int = 0, where: str = "") -> Image.Image
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. PIL's DecompressionBombWarning, palette warnings
-            image = Image.open(io.BytesIO(data))
+            image: Image.Image = Image.open(io.BytesIO(data))
             image.load()
     except Exception as e:  # PIL raises many types for corrupt data
         raise BadRecord("unreadable image", f"{where} ({type(e).__name__})") from e

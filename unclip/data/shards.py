@@ -18,6 +18,7 @@ import re
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import fsspec
 
@@ -90,7 +91,7 @@ class ShardIndex:
 
 def scan_shard(url: str) -> ShardIndex:
     """Read a shard once, front to back, recording where each sample's image lies."""
-    groups: dict[str, dict[str, object]] = {}
+    groups: dict[str, dict[str, Any]] = {}  # ext -> bytes (txt, json) or (offset, size) (image)
     order: list[str] = []
     skipped = SkipCounter()
     try:

@@ -7,7 +7,7 @@ or a tensor that broadcasts against ``x_t`` (training: one timestep per sample).
 
 from __future__ import annotations
 
-from typing import Literal, cast
+from typing import Literal
 
 import torch
 
@@ -25,7 +25,7 @@ def check_prediction(prediction: str) -> Prediction:
     name = _ALIASES.get(prediction, prediction)
     if name not in PREDICTIONS:
         raise ValueError(f"unknown prediction {prediction!r}; expected one of {list(PREDICTIONS)}")
-    return cast(Prediction, name)
+    return name  # narrowed to a Prediction by the check above
 
 
 def split_output(

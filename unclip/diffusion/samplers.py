@@ -78,12 +78,16 @@ def make_sampler(
         timesteps = logsnr_timesteps(ab if start_timestep is None else ab[: start_timestep + 1], steps)
     else:
         timesteps = sampling_timesteps(schedule.num_timesteps, steps, start_timestep)
-    common = {"prediction": prediction, "learned_variance": learned_variance, "clip_range": clip_range}
-    if name == "ddpm":
-        return DDPMSampler(schedule, timesteps, **common)
-    if name == "ddim":
-        return DDIMSampler(schedule, timesteps, eta=eta, **common)
-    return DPMSolverPP2MSampler(schedule, timesteps, **common)
+    cls = {"ddpm": DDPMSampler, "ddim": DDIMSampler, "dpm++2m": DPMSolverPP2MSampler}[name]
+    extra = {"eta": eta} if name == "ddim" else {}
+    return cls(
+        schedule,
+        timesteps,
+        prediction=prediction,
+        learned_variance=learned_variance,
+        clip_range=clip_range,
+        **extra,
+    )
 
 
 def sample_loop(

@@ -9,7 +9,7 @@ token features of the text transformer and their padding mask. Images enter as f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -129,7 +129,10 @@ class ClipModel(nn.Module):
         # Without an image tower the text half has the same parameter names as in CLIPModel.
         from transformers import CLIPModel, CLIPTextModelWithProjection
 
-        self.model = CLIPModel(hf) if config.image_tower else CLIPTextModelWithProjection(hf.text_config)
+        # Any: the two Hugging Face classes share the text half that this wrapper calls
+        self.model: Any = CLIPModel(hf) if config.image_tower else CLIPTextModelWithProjection(hf.text_config)  # type: ignore[arg-type]
+        self.mean: torch.Tensor
+        self.std: torch.Tensor
         self.register_buffer("mean", torch.tensor(config.image_mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(config.image_std).view(1, 3, 1, 1), persistent=False)
 

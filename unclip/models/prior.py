@@ -116,6 +116,8 @@ class Prior(nn.Module):
         self.norm_out = nn.LayerNorm(w)
         self.out = nn.Linear(w, cfg.clip_dim)
         # Statistics of the training image embeddings: the prior works on (x - mean) / std.
+        self.embed_mean: torch.Tensor
+        self.embed_std: torch.Tensor
         self.register_buffer("embed_mean", torch.zeros(cfg.clip_dim))
         self.register_buffer("embed_std", torch.ones(cfg.clip_dim))
 

@@ -77,7 +77,7 @@ def train_tokenizer(
             kept.append((a, b))
     vocab[BOS] = len(vocab)
     vocab[EOS] = len(vocab)
-    tokenizer = CLIPTokenizer(vocab=vocab, merges=kept)
+    tokenizer = CLIPTokenizer(vocab=vocab, merges=kept)  # type: ignore[arg-type]  # pairs work; the stubs say strings
     tokenizer.model_max_length = max_length
     return tokenizer
 
@@ -119,7 +119,7 @@ def load_tokenizer(directory: str | Path, max_length: int | None = None) -> CLIP
             raise ModelFormatError(f"{directory / 'vocab.json'}: special token {special} missing")
     from transformers import CLIPTokenizer
 
-    tok = CLIPTokenizer(vocab=vocab, merges=merges)
+    tok = CLIPTokenizer(vocab=vocab, merges=merges)  # type: ignore[arg-type]  # pairs work; the stubs say strings
     if max_length is not None:
         tok.model_max_length = max_length
     return tok

@@ -59,7 +59,7 @@ class _Level(nn.Module):
         super().__init__()
         self.res = nn.ModuleList(res)
         self.attn = nn.ModuleList(attn)
-        self.resample = resample
+        self.resample: ResBlock | None = resample
 
 
 class UNet(nn.Module):
@@ -86,16 +86,18 @@ class UNet(nn.Module):
         self.time_embed = TimestepMLP(cfg.channels[0], emb)
         self.conv_in = nn.Conv2d(cfg.in_channels, cfg.channels[0], 3, padding=1)
 
+        attention = cfg.attention_levels
+        assert attention is not None  # UNetConfig.__post_init__ fills it
         skips = [cfg.channels[0]]
         ch = cfg.channels[0]
         last = len(cfg.channels) - 1
-        self.down = nn.ModuleList()
+        self.down: list[_Level] = nn.ModuleList()  # type: ignore[assignment]
         for level, out in enumerate(cfg.channels):
             blocks, attns = [], []
             for _ in range(cfg.blocks_per_level):
                 blocks.append(res(ch, out))
                 ch = out
-                if cfg.attention_levels[level]:
+                if attention[level]:
                     attns.append(attn(ch))
                 skips.append(ch)
             down = res(ch, ch, down=True) if level != last else None
@@ -107,14 +109,14 @@ class UNet(nn.Module):
         self.mid_attn = attn(ch) if cfg.mid_attention else None
         self.mid_res2 = res(ch, ch)
 
-        self.up = nn.ModuleList()
+        self.up: list[_Level] = nn.ModuleList()  # type: ignore[assignment]
         for level in reversed(range(len(cfg.channels))):
             out = cfg.channels[level]
             blocks, attns = [], []
             for _ in range(cfg.blocks_per_level + 1):
                 blocks.append(res(ch + skips.pop(), out))
                 ch = out
-                if cfg.attention_levels[level]:
+                if attention[level]:
                     attns.append(attn(ch))
             up = res(ch, ch, up=True) if level != 0 else None
             self.up.append(_Level(blocks, attns, up))
@@ -129,12 +131,12 @@ class UNet(nn.Module):
         for m in self.modules():
             if isinstance(m, ResBlock):
                 nn.init.zeros_(m.conv2.weight)
-                nn.init.zeros_(m.conv2.bias)
+                nn.init.zeros_(m.conv2.bias)  # type: ignore[arg-type]
             elif isinstance(m, SpatialAttention):
                 nn.init.zeros_(m.out.weight)
-                nn.init.zeros_(m.out.bias)
+                nn.init.zeros_(m.out.bias)  # type: ignore[arg-type]
         nn.init.zeros_(self.conv_out.weight)
-        nn.init.zeros_(self.conv_out.bias)
+        nn.init.zeros_(self.conv_out.bias)  # type: ignore[arg-type]
 
     def context_kv(self, context: torch.Tensor) -> list[ContextKV]:
         """Project context tokens for every attention layer once; pass the result to many forwards."""
@@ -166,7 +168,7 @@ class UNet(nn.Module):
             for i, block in enumerate(level.res):
                 h = block(h, emb)
                 if len(level.attn):
-                    h = attend(level.attn[i], h)
+                    h = attend(level.attn[i], h)  # type: ignore[arg-type]
                 skips.append(h)
             if level.resample is not None:
                 h = level.resample(h, emb)
@@ -181,7 +183,7 @@ class UNet(nn.Module):
             for i, block in enumerate(level.res):
                 h = block(torch.cat([h, skips.pop()], dim=1), emb)
                 if len(level.attn):
-                    h = attend(level.attn[i], h)
+                    h = attend(level.attn[i], h)  # type: ignore[arg-type]
             if level.resample is not None:
                 h = level.resample(h, emb)
         return self.conv_out(F.silu(self.norm_out(h)))

@@ -41,7 +41,7 @@ class UpsamplerConfig(Config):
             raise ValueError(
                 f"unet.out_channels must be {want_out} (learned_variance={self.diffusion.learned_variance})"
             )
-        if any(self.unet.attention_levels) or self.unet.mid_attention:
+        if any(self.unet.attention_levels or ()) or self.unet.mid_attention:
             raise ValueError("upsamplers have no attention (attention_levels all false, mid_attention false)")
         if self.high_res % self.low_res:
             raise ValueError(f"high_res {self.high_res} is not a multiple of low_res {self.low_res}")
@@ -80,4 +80,4 @@ class Upsampler(nn.Module):
     def forward(
         self, x_t: torch.Tensor, t: torch.Tensor, low_res: torch.Tensor, inpaint: torch.Tensor | None = None
     ) -> torch.Tensor:
-        return self.denoise(x_t, t, upsample_low_res(low_res, x_t.shape[-2:]), inpaint)
+        return self.denoise(x_t, t, upsample_low_res(low_res, (x_t.shape[-2], x_t.shape[-1])), inpaint)

@@ -18,7 +18,7 @@ from unclip.cascade.loading import default_model_path, load_model
 from unclip.cascade.model_dir import save_cascade
 from unclip.cascade.runner import CascadeRunner
 from unclip.cascade.settings import parse_stage_settings
-from unclip.pipeline.editing.inpaint import edit, resolve_method
+from unclip.pipeline.editing.inpaint import Method, edit, resolve_method
 from unclip.pipeline.editing.interpolate import interpolate
 from unclip.pipeline.editing.outpaint import outpaint
 from unclip.pipeline.editing.text_diff import text_diff
@@ -175,7 +175,7 @@ class UnCLIP(CascadeRunner):
         n: int = 1,
         size: int = 256,
         seed: int | None = None,
-        method: str = "auto",
+        method: Method = "auto",
         progress: bool = False,
         **stage_settings: Any,
     ) -> list[Image.Image]:
@@ -187,8 +187,18 @@ class UnCLIP(CascadeRunner):
         the fill's image embedding leans from the prompt toward the kept picture; default the model's
         `edit_context`); see `editing.inpaint.edit`."""
         images = edit(
-            self, self.policy, image, mask, prompt, n, size, seed, method, progress, **stage_settings
-        )  # type: ignore[arg-type]
+            self,
+            self.policy,
+            image,
+            mask,
+            prompt,
+            n,
+            size,
+            seed,
+            method,
+            progress,
+            **stage_settings,
+        )
         return self._origin(images, "edit", image)
 
     def edit_method(self, outpaint: bool = False) -> str:

@@ -15,6 +15,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from unclip.provenance.errors import ProvenanceError
 
@@ -130,7 +131,7 @@ def _generate() -> bytes:
     now = datetime.datetime.now(datetime.UTC)
     start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=VALID_DAYS)
 
-    def name(cn: str) -> x509.Name:
+    def name(cn: str) -> Any:  # an x509.Name
         return x509.Name(
             [
                 x509.NameAttribute(NameOID.COMMON_NAME, cn),
@@ -138,7 +139,7 @@ def _generate() -> bytes:
             ]
         )
 
-    def usage(sign: bool) -> x509.KeyUsage:
+    def usage(sign: bool) -> Any:  # an x509.KeyUsage
         return x509.KeyUsage(
             digital_signature=sign,
             content_commitment=False,

@@ -156,7 +156,9 @@ def read_manifest(png: bytes) -> ManifestReport:
         return ManifestReport("tampered", problems=(f"{UNPARSABLE}{e}",))
     failures = [f.get("code", "?") for f in (results.get("activeManifest") or {}).get("failure", [])]
     problems = tuple(code for code in failures if code != UNTRUSTED)
-    ours = next((a["data"] for a in manifest.get("assertions", []) if a.get("label") == ASSERTION), {})
+    ours: dict[str, Any] = next(
+        (a["data"] for a in manifest.get("assertions", []) if a.get("label") == ASSERTION), {}
+    )
     generator = ", ".join(g.get("name", "?") for g in manifest.get("claim_generator_info", [])[:1]) or "?"
     return ManifestReport(
         state="tampered" if problems else "valid",

@@ -7,6 +7,7 @@ skimage's astronaut (a face) and coffee resized to 1024x1024; without scikit-ima
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -37,7 +38,7 @@ def sample_images(size: int = 1024) -> dict[str, Image.Image]:
         arrays = {"astronaut (face)": data.astronaut(), "coffee": data.coffee()}
     except ImportError:
         arrays = {"noise": np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)}
-    return {k: Image.fromarray(v).resize((size, size), Image.BICUBIC) for k, v in arrays.items()}
+    return {k: Image.fromarray(v).resize((size, size), Image.Resampling.BICUBIC) for k, v in arrays.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"image checks at {args.size}x{args.size} ({policy.status()}):")
     for name, image in sample_images(args.size).items():
         for kind in ("upload", "output"):
-            wall, cpu = _time(lambda image=image, kind=kind: policy.check_image(image, kind), args.repeat)
+            wall, cpu = _time(functools.partial(policy.check_image, image, kind), args.repeat)
             print(f"  {name:18s} {kind:6s}: median wall {wall:6.1f} ms, cpu {cpu:6.1f} ms")
     return 0
 

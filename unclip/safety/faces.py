@@ -47,7 +47,7 @@ def _load_cv2() -> tuple[Any, str]:
         raise RuntimeError(
             f"face check unavailable (OpenCV {cv2.__version__} has no Haar cascades); {INSTALL_HINT}"
         )
-    path = Path(cv2.data.haarcascades) / CASCADE
+    path = Path(cv2.data.haarcascades) / CASCADE  # type: ignore[attr-defined]  # not in OpenCV's stubs
     if not path.is_file() or cv2.CascadeClassifier(str(path)).empty():
         raise RuntimeError(f"face check unavailable ({path} missing or unreadable); {INSTALL_HINT}")
     return cv2, str(path)

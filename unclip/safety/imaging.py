@@ -23,6 +23,6 @@ def to_rgb_array(image: Image.Image, short_side: int = WORK_SHORT_SIDE) -> np.nd
     if min(w, h) > short_side:
         scale = short_side / min(w, h)
         image = image.resize(
-            (max(1, round(w * scale)), max(1, round(h * scale))), Image.BILINEAR, reducing_gap=2.0
+            (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR, reducing_gap=2.0
         )
     return np.asarray(image, dtype=np.uint8)

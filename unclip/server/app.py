@@ -56,7 +56,8 @@ def create_app(
             raise ValueError("policy=None disables the content policy: set unsafe_disable_safety to do that")
         guard = ContentGuard(policy, metrics, settings.waive_checks)
     provenance = server_provenance(settings)  # a bad key file is named before the model loads
-    engine = engine if engine is not None else UnclipEngine.from_settings(settings)
+    if engine is None:
+        engine = UnclipEngine.from_settings(settings)
     queue = BatchQueue(
         BatchExecutor(engine, metrics),
         metrics,

@@ -19,7 +19,9 @@ DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 class Engine(Protocol):
     """What the server needs from a model. `generate` takes one prompt per image (a batch)."""
 
-    max_size: int
+    @property
+    def max_size(self) -> int: ...
+
     description: str
 
     def generate(self, prompts: list[str], size: int) -> list[Image.Image]: ...

@@ -115,7 +115,7 @@ def python_rng_json() -> Any:
 
 def numpy_rng_json() -> Any:
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    return [kind, keys.tolist(), int(pos), int(has_gauss), float(gauss)]
+    return [kind, keys.tolist(), int(pos), int(has_gauss), float(gauss)]  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------------- files

@@ -192,8 +192,8 @@ def render_reference() -> str:
     for cls, prefix in ((DataConfig, "data"), (LoopConfig, "train"), (OptimConfig, "optim")):
         out += markdown_table(cls, prefix)
     text = "\n".join(out) + "\n"
-    for stage, cls in CONFIG_CLASSES.items():
-        stage_cls = typing.get_type_hints(cls)[stage]
+    for stage, config_cls in CONFIG_CLASSES.items():
+        stage_cls = typing.get_type_hints(config_cls)[stage]
         text += f"\n### [{stage}]\n\n{(stage_cls.__doc__ or '').strip()}\n\n"
         text += "| key | type | default | meaning |\n| --- | --- | --- | --- |\n"
         text += "\n".join(markdown_table(stage_cls, stage)) + "\n"

@@ -94,15 +94,15 @@ class ExampleDataset(torch.utils.data.Dataset):
     def __getitem__(self, key: tuple[int, int]) -> dict[str, Any]:
         index, sample_number = key
         g = sample_generator(self.seed, sample_number)
+        skip: tuple[str, int, str] | None = None
         try:
-            example = self.maker.make(self.record(index), g)
-            example["valid"] = torch.tensor(True)
-            example["skip"] = None
+            example: dict[str, Any] = self.maker.make(self.record(index), g)
         except BadRecord as e:
             g = sample_generator(self.seed, sample_number)
             example = self.maker.make(self.placeholder(), g)
-            example["valid"] = torch.tensor(False)
-            example["skip"] = (e.reason, index, e.detail)
+            skip = (e.reason, index, e.detail)
+        example["valid"] = torch.tensor(skip is None)
+        example["skip"] = skip
         return example
 
 

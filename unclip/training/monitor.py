@@ -15,7 +15,7 @@ class Monitor:
         self.enabled = enabled
         self.run_dir = run_dir
         self.bar = None
-        self.tb = None
+        self.tb: Any = None  # a TensorBoard SummaryWriter when enabled
         self.csv_path = run_dir / "metrics.csv"
         self._fields: list[str] | None = None
 

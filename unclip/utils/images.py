@@ -19,6 +19,6 @@ def pil_to_tensor(image: Image.Image) -> torch.Tensor:
 
 def tensor_to_pil(images: torch.Tensor) -> list[Image.Image]:
     """Float tensor [B, 3, H, W] in [-1, 1] -> list of RGB PIL images."""
-    arr = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    arr = arr.permute(0, 2, 3, 1).cpu().numpy()
+    pixels = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    arr = pixels.permute(0, 2, 3, 1).cpu().numpy()
     return [Image.fromarray(a, "RGB") for a in arr]

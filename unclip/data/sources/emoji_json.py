@@ -41,8 +41,8 @@ def load_entries(path: Path) -> list[EmojiEntry]:
     """All base emoji (no skin-tone variants, no Component swatches) of an emoji.json, in file order."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise DataSourceError(f"cannot read emoji list {path}: {e}") from e
+    except (OSError, ValueError) as err:
+        raise DataSourceError(f"cannot read emoji list {path}: {err}") from err
     if not isinstance(raw, list):
         raise DataSourceError(f"{path}: expected a JSON list of emoji objects, got {type(raw).__name__}")
     out: list[EmojiEntry] = []

@@ -68,7 +68,7 @@ def _raster_svg(path: str, width: int) -> Image.Image:
     try:
         import resvg_py
     except ImportError:
-        resvg_py = None
+        resvg_py = None  # type: ignore[assignment]
     if resvg_py is not None:
         # dpi=96: resvg-py's default of 0 turns sizes in cm/pt/in into 0 ("SVG has an invalid size")
         return Image.open(io.BytesIO(bytes(resvg_py.svg_to_bytes(svg_path=path, width=width, dpi=96))))

@@ -71,8 +71,8 @@ def degrade(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
             small = F.interpolate(x[idx], size=(side, side), mode="area")
             out[idx] = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
     noisy = torch.rand(n, generator=g) < 0.5
-    sigma = _uniform(n, 0.0, 0.15, g).view(n, 1, 1, 1) * noisy.view(n, 1, 1, 1)
-    return (out + sigma * torch.randn(out.shape, generator=g)).clamp(-1, 1)
+    noise_std = _uniform(n, 0.0, 0.15, g).view(n, 1, 1, 1) * noisy.view(n, 1, 1, 1)
+    return (out + noise_std * torch.randn(out.shape, generator=g)).clamp(-1, 1)
 
 
 def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:

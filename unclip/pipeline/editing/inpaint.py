@@ -27,6 +27,7 @@ from unclip.cascade.settings import SamplingConfig, parse_stage_settings
 from unclip.diffusion import q_sample_between, randn, sample_loop
 from unclip.errors import InputError
 from unclip.models.clip import TextEncoding
+from unclip.models.decoder import Decoder
 from unclip.models.inpainting import inpaint_input
 from unclip.models.upsampler import upsample_low_res
 from unclip.pipeline.editing.blend import composite_exact, soften_seam, to_pil, to_uint8
@@ -151,7 +152,7 @@ def inpaint_tensors(
     """Run the cascade up to `size` keeping `known` ([B or 1] x 3 x size x size); returns [B, 3, size, size]."""
     cascade, b = runner.cascade, image_embeds.shape[0]
     trained = method == "trained"
-    decoder = cascade.modules["decoder_inpaint" if trained else "decoder"]
+    decoder: Decoder = cascade.modules["decoder_inpaint" if trained else "decoder"]  # type: ignore[assignment]
     k = known.at(decoder.config.image_size)
     model_fn = stages.decoder_model_fn(
         decoder,

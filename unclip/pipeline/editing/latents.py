@@ -3,7 +3,7 @@ DDIM inversion of the decoder (to fix the decoder noise of interpolations and te
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from PIL import Image
@@ -12,6 +12,7 @@ from unclip.cascade import stages
 from unclip.cascade.runner import CascadeRunner
 from unclip.cascade.settings import SamplingConfig, StageSampling
 from unclip.diffusion import ddim_invert
+from unclip.diffusion.parameterization import Prediction
 from unclip.models.clip import TextEncoding
 from unclip.utils.images import pil_to_tensor
 
@@ -74,7 +75,7 @@ def invert_decoder(
         image64.float(),
         sampler.schedule,
         settings.steps,
-        cfg.prediction,
+        cast(Prediction, cfg.prediction),  # DiffusionConfig checked it
         learned_variance=cfg.learned_variance,
     )
 

@@ -91,7 +91,7 @@ def plan_frames(known: np.ndarray, size: int, overlap: int) -> list[tuple[int, i
         for y in axis_positions(h, size, overlap)
         for x in axis_positions(w, size, overlap)
     }
-    order = []
+    order: list[tuple[int, int]] = []
     while True:
         live = [(s, pos) for pos, s in scores.items() if s is not None]
         if not live:

@@ -11,6 +11,7 @@ redraw the rest (SDEdit-style); the model stores its default (`sampling.vary_kee
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -73,7 +74,7 @@ def vary(
 def reconstruct(
     runner: CascadeRunner,
     policy: Policy | None,
-    images: list[ImageSource],
+    images: Sequence[ImageSource],
     size: int = 64,
     seed: int | None = None,
     fit: Fit = "crop",

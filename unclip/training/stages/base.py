@@ -61,7 +61,7 @@ class Stage:
         """Load frozen networks, tokenizers and statistics; `barrier()` syncs all processes."""
         self.source = source
 
-    def build(self) -> nn.Module:
+    def build(self) -> NetWrapper:
         """The module to optimise: a wrapper whose `.net` is the component network."""
         raise NotImplementedError
 
@@ -87,7 +87,8 @@ class Stage:
         assert self.source is not None
         total = len(self.source)
         order = [i * total // n for i in range(n)] + list(range(total))  # evenly spaced, then any
-        out, used = [], set()
+        out: list[tuple[int, str, Image.Image]] = []
+        used: set[int] = set()
         for i in order:
             if len(out) == n:
                 break
@@ -107,7 +108,7 @@ class NetWrapper(nn.Module):
 
     def __init__(self, net: nn.Module):
         super().__init__()
-        self.net = net
+        self.net: nn.Module = net
 
 
 def make_diffusion(

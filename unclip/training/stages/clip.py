@@ -129,7 +129,7 @@ class ClipStage(Stage):
             pad_token_id=tok.pad_token_id,
         )
 
-    def build(self) -> nn.Module:
+    def build(self) -> NetWrapper:
         return ClipTrainModule(ClipModel(self.model_config))
 
     def maker(self) -> ClipMaker:

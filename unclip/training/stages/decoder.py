@@ -110,7 +110,7 @@ class DecoderStage(ConditionedStage):
         )
         self.init_notes: list[str] = []
 
-    def build(self) -> nn.Module:
+    def build(self) -> NetWrapper:
         decoder = Decoder(self.stage_cfg.model)
         if self.stage_cfg.init_from:
             self.init_notes = init_from(decoder, self.stage_cfg.init_from, self.stage_cfg.init_component)
@@ -170,9 +170,12 @@ class DecoderStage(ConditionedStage):
             inpaint = inpaint_input(real, ~region).to(self.device)
         settings = StageSampling("ddpm", self.cfg.train.sample_steps, self.cfg.train.sample_guidance)
         g = torch.Generator(device=self.device).manual_seed(self.cfg.train.seed)
+        decoder: Decoder = net  # type: ignore[assignment]
         out = (
-            run_decoder(net, embeds, text, self.frozen.empty, settings, g, inpaint=inpaint).clamp(-1, 1).cpu()
-        )  # type: ignore[arg-type]
+            run_decoder(decoder, embeds, text, self.frozen.empty, settings, g, inpaint=inpaint)
+            .clamp(-1, 1)
+            .cpu()
+        )
         shown = real if inpaint is None else inpaint[:, :3].cpu()
         save_grid([list(shown), list(out)], self.run.samples / f"step-{step:08d}.png")
         return {"sample_mse": float(((out - real) ** 2).mean())}

@@ -90,7 +90,8 @@ class PriorStage(ConditionedStage):
             assert self.source is not None
             maker = self.maker()
             dataset = ExampleDataset(self.source, maker, self.cfg.train.seed, self.min_image_size())
-            rows, batch = [], []
+            rows: list[torch.Tensor] = []
+            batch: list[torch.Tensor] = []
             for i in range(len(self.source)):
                 try:
                     batch.append(maker.conditioning(dataset.record(i))["clip_pixels"])
@@ -115,7 +116,7 @@ class PriorStage(ConditionedStage):
     def default_min_image_size(self) -> int:
         return min(32, self.frozen.clip.config.image_size)
 
-    def build(self) -> nn.Module:
+    def build(self) -> NetWrapper:
         prior = Prior(self.stage_cfg.model)
         prior.embed_mean.copy_(self.mean)
         prior.embed_std.copy_(self.std)

@@ -65,7 +65,7 @@ class UpsamplerTrainModule(NetWrapper):
         self, x_t: torch.Tensor, t: torch.Tensor, low_res: torch.Tensor, inpaint: torch.Tensor | None = None
     ) -> torch.Tensor:
         net: Upsampler = self.net  # type: ignore[assignment]
-        cond = upsample_low_res(low_res, x_t.shape[-2:])
+        cond = upsample_low_res(low_res, (x_t.shape[-2], x_t.shape[-1]))
         if net.unet_last is None:
             return net.denoise(x_t, t, cond, inpaint)
         last = t < self.last_step_timesteps
@@ -98,7 +98,7 @@ class UpsamplerStage(Stage):
         self.diffusion = make_diffusion(self.stage_cfg.model.diffusion, self.stage_cfg.min_snr_gamma)
         self.init_notes: list[str] = []
 
-    def build(self) -> nn.Module:
+    def build(self) -> NetWrapper:
         up = Upsampler(self.stage_cfg.model)
         if self.stage_cfg.init_from:
             self.init_notes = init_from(
