@@ -55,6 +55,17 @@ def test_no_modules_of_unclip_import_each_other_round_a_loop():
     assert cycles(PACKAGE) == []
 
 
+def test_the_public_face_loads_only_the_pipeline_and_the_version():
+    """`unclip/__init__.py` (`from unclip import UnCLIP`) stands above every layer; nothing imports it."""
+    assert {i.target for i in imports(PACKAGE) if i.source == "unclip"} <= {
+        "__future__",
+        "typing",
+        "unclip.version",
+        "unclip.pipeline.unclip_pipeline",
+    }
+    assert [str(i) for i in imports(PACKAGE) if i.target == "unclip"] == []
+
+
 def test_every_part_of_unclip_has_a_rule():
     parts = {p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__"}
     parts |= {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}

@@ -15,7 +15,6 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-import unclip
 from unclip.provenance import Provenance
 from unclip.server import routes
 from unclip.server.auth import FailureLimiter, KeyChecker
@@ -31,6 +30,7 @@ from unclip.server.origins import HostOriginGuard
 from unclip.server.settings import ServerSettings
 from unclip.server.state import ServerState
 from unclip.server.storage import ImageStore
+from unclip.version import __version__
 
 EDITOR_DIR = Path(__file__).parent / "static"  # the browser editor: plain HTML/JS/CSS, package data
 FROM_SETTINGS: Any = object()  # create_app(policy=...) default: load the policy the settings ask for
@@ -91,7 +91,7 @@ def create_app(
 
     app = FastAPI(
         title="unclip",
-        version=getattr(unclip, "__version__", "0"),
+        version=__version__,
         description="A self-hosted, OpenAI-compatible Images API (dall-e-2) backed by an unCLIP model.",
         lifespan=lifespan,
         docs_url=None,  # FastAPI's docs pages load scripts from a CDN: not on the editor's origin (headers.py)

@@ -29,6 +29,7 @@ import torch.distributed as dist
 
 from unclip.data.config import open_source
 from unclip.data.sampler import BatchPlan
+from unclip.training.bad_records import BadRecords
 from unclip.training.checkpoint import (
     CheckpointState,
     flatten_optimizer,
@@ -132,31 +133,6 @@ def resolve_batch(cfg: TrainConfig, world: int) -> int:
             f"train.batch_size {t.batch_size} must be a multiple of micro_batch_size {micro} x {world} processes"
         )
     return micro
-
-
-class BadRecords:
-    """Records the data loader skipped (unreadable, too small, ...): each counted once over all processes,
-    the first three of each reason logged, a summary at the end."""
-
-    def __init__(self) -> None:
-        self.seen: set[tuple[str, int]] = set()
-        self.counts: dict[str, int] = {}
-        self.examples: dict[str, str] = {}
-        self.new: list[tuple[str, int, str]] = []  # skips since the last `collect`, this process only
-
-    def collect(self, skips: list[tuple[str, int, str]], monitor: Monitor, main: bool) -> None:
-        """Count `skips` (every process's, gathered) and log the first few of each reason."""
-        for reason, index, detail in skips:
-            if (reason, index) not in self.seen:
-                self.seen.add((reason, index))
-                self.counts[reason] = self.counts.get(reason, 0) + 1
-                self.examples.setdefault(reason, detail)
-                if main and self.counts[reason] <= 3:
-                    monitor.log(f"skipped a bad record ({reason}): {detail}")
-
-    def summary(self) -> str:
-        most_first = sorted(self.counts.items(), key=lambda x: -x[1])
-        return ", ".join(f"{n} {r} (e.g. {self.examples[r]})" for r, n in most_first)
 
 
 class Training:
