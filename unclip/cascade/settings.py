@@ -35,9 +35,7 @@ class StageSampling(Config):
         if not (math.isfinite(self.eta) and self.eta >= 0):
             raise ValueError(f"eta must be a finite number >= 0, got {self.eta}")
         if self.eta != 0 and self.sampler != "ddim":
-            raise ValueError(
-                f"eta applies to the 'ddim' sampler only, got eta={self.eta} for {self.sampler!r}"
-            )
+            raise ValueError(f"eta applies to the 'ddim' sampler only, got eta={self.eta} for {self.sampler!r}")
         if not 0 < self.start <= 1:
             raise ValueError(f"start must be in (0, 1], got {self.start}")
 
@@ -53,9 +51,7 @@ class SamplingConfig(Config):
     prior_candidates: int = 2  # draw this many image embeddings, keep the one closest to the text
     edit_method: str = "auto"  # what an edit's method "auto" means for this model: "trained", "zero-shot", or "auto" (trained when the model has an inpainting decoder)
     outpaint_method: str = "auto"  # what outpainting's method "auto" means: "trained", "zero-shot", or "auto" (the same as edits)
-    edit_guidance: float | None = (
-        None  # decoder guidance of edits (inpainting, outpainting) unless a call sets decoder_guidance; None: decoder.guidance
-    )
+    edit_guidance: float | None = None  # decoder guidance of edits (inpainting, outpainting) unless a call sets decoder_guidance; None: decoder.guidance
     edit_context: float = 0.0  # an edit's image embedding: slerp from the prompt's prior sample (0) toward the CLIP embedding of the picture's kept pixels (1)
     vary_keep: float = 0.0  # variations: the decoder starts from the source's 64 px picture noised (1 - vary_keep) of the way (0: pure noise, the paper's)
 
@@ -65,12 +61,8 @@ class SamplingConfig(Config):
         if self.edit_method not in ("auto", "trained", "zero-shot"):
             raise ValueError(f"edit_method: must be auto, trained or zero-shot, got {self.edit_method!r}")
         if self.outpaint_method not in ("auto", "trained", "zero-shot"):
-            raise ValueError(
-                f"outpaint_method: must be auto, trained or zero-shot, got {self.outpaint_method!r}"
-            )
-        if self.edit_guidance is not None and not (
-            math.isfinite(self.edit_guidance) and self.edit_guidance >= 0
-        ):
+            raise ValueError(f"outpaint_method: must be auto, trained or zero-shot, got {self.outpaint_method!r}")
+        if self.edit_guidance is not None and not (math.isfinite(self.edit_guidance) and self.edit_guidance >= 0):
             raise ValueError(f"edit_guidance: must be a finite number >= 0, got {self.edit_guidance}")
         if not 0.0 <= self.edit_context <= 1.0:
             raise ValueError(f"edit_context: must be between 0 and 1, got {self.edit_context}")
@@ -78,27 +70,16 @@ class SamplingConfig(Config):
             raise ValueError(f"vary_keep: must be at least 0 and below 1, got {self.vary_keep}")
         for stage in ("prior", "decoder"):
             if getattr(self, stage).start != 1.0:
-                raise ValueError(
-                    f"{stage}: start applies to the upsamplers only (they have a low-res image to start from)"
-                )
+                raise ValueError(f"{stage}: start applies to the upsamplers only (they have a low-res image to start from)")
 
     def with_overrides(self, overrides: dict[str, dict[str, Any]]) -> SamplingConfig:
         data = self.to_dict()
         for stage, values in overrides.items():
-            if stage in (
-                "prior_candidates",
-                "edit_method",
-                "outpaint_method",
-                "edit_guidance",
-                "edit_context",
-                "vary_keep",
-            ):
+            if stage in ("prior_candidates", "edit_method", "outpaint_method", "edit_guidance", "edit_context", "vary_keep"):
                 data[stage] = values
                 continue
             if stage not in data:
-                raise ValueError(
-                    f"unknown stage {stage!r}; stages: prior, decoder, upsampler_256, upsampler_1024"
-                )
+                raise ValueError(f"unknown stage {stage!r}; stages: prior, decoder, upsampler_256, upsampler_1024")
             given = {k: v for k, v in values.items() if v is not None}
             if given.get("sampler", "ddim") != "ddim" and "eta" not in given:
                 given["eta"] = 0.0  # a stored eta is DDIM's noise level; the other samplers take none
@@ -106,11 +87,9 @@ class SamplingConfig(Config):
         return SamplingConfig.from_dict(data)
 
 
-STAGE_SETTINGS = [
-    f"{stage}_{name}"
-    for stage in ("prior", "decoder", "upsampler_256", "upsampler_1024")
-    for name in ("sampler", "steps", "guidance", "eta", "start")
-] + ["prior_candidates"]
+
+STAGE_SETTINGS = [f"{stage}_{name}" for stage in ("prior", "decoder", "upsampler_256", "upsampler_1024")
+                  for name in ("sampler", "steps", "guidance", "eta", "start")] + ["prior_candidates"]
 
 
 def _did_you_mean(key: str) -> str:
@@ -128,11 +107,9 @@ def parse_stage_settings(sampling: SamplingConfig, settings: dict[str, Any]) -> 
             overrides["prior_candidates"] = value  # type: ignore[assignment]
             continue
         if key not in STAGE_SETTINGS:
-            raise UnknownSettingError(
-                f"unknown stage setting {key!r}{_did_you_mean(key)} (use "
-                "<prior|decoder|upsampler_256|upsampler_1024>_<sampler|steps|guidance|eta|start>"
-                " or prior_candidates)"
-            )
+            raise UnknownSettingError(f"unknown stage setting {key!r}{_did_you_mean(key)} (use "
+                                      "<prior|decoder|upsampler_256|upsampler_1024>_<sampler|steps|guidance|eta|start>"
+                                      " or prior_candidates)")
         stage, _, field_name = key.rpartition("_")
         overrides.setdefault(stage, {})[field_name] = value
     try:

@@ -26,13 +26,9 @@ class DataConfig(Config):
     caption_column: str = ""  # manifest column with the caption ("": caption, text, prompt, title)
     split: str = "train"  # manifests with a `split` column: keep only these rows ("" keeps all)
     min_image_size: int = 0  # skip images whose short side is smaller (0: the stage's own minimum)
-    embeddings: str = (
-        ""  # folder written by `unclip embed` (precomputed CLIP embeddings); "": compute on the fly
-    )
+    embeddings: str = ""  # folder written by `unclip embed` (precomputed CLIP embeddings); "": compute on the fly
     num_workers: int = 2  # DataLoader worker processes per training process (0: load in the main process)
-    index_cache: str = (
-        ""  # where shard offset indexes are cached ("": $UNCLIP_CACHE/shard-index, ~/.cache/unclip)
-    )
+    index_cache: str = ""  # where shard offset indexes are cached ("": $UNCLIP_CACHE/shard-index, ~/.cache/unclip)
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -57,9 +53,7 @@ def detect_format(source: str) -> str:
         return "folder"
     if not is_url(source) and not Path(source).exists():
         raise DataError(f"{source}: dataset not found")
-    raise DataError(
-        f"{source}: cannot tell the dataset format; set data.format to folder, shards or manifest"
-    )
+    raise DataError(f"{source}: cannot tell the dataset format; set data.format to folder, shards or manifest")
 
 
 def open_source(config: DataConfig) -> ImageTextSource:
@@ -73,16 +67,12 @@ def open_source(config: DataConfig) -> ImageTextSource:
         path = config.source
         if not is_url(path) and Path(path).is_dir():
             path = str(Path(path) / "metadata.jsonl")
-        source = index_manifest(
-            path, config.image_column or None, config.caption_column or None, config.split or None
-        )
+        source = index_manifest(path, config.image_column or None, config.caption_column or None, config.split or None)
     else:
         if not list_shards(config.source):
             raise DataError(f"{config.source}: no tar shards found")
         cache = Path(config.index_cache) if config.index_cache else default_index_cache()
         source = TarShardSource(config.source, cache)
     if len(source) == 0:
-        raise DataError(
-            f"{config.source}: no usable image-caption records (skipped: {source.skipped.summary()})"
-        )
+        raise DataError(f"{config.source}: no usable image-caption records (skipped: {source.skipped.summary()})")
     return source

@@ -36,16 +36,12 @@ class LoopConfig(Config):
     micro_batch_size: int = 0  # samples per process per forward pass (0: batch_size / processes, no accumulation); batch_size must be a multiple of micro_batch_size x processes
     seed: int = 0  # seeds initialisation, data order and every per-sample random draw
     mixed_precision: str = "no"  # "no" | "fp16" | "bf16" (autocast; weights and optimizer stay fp32)
-    ema_decay: float = (
-        0.9999  # decay of the EMA weights (paper: 0.999-0.9999); warmed up as min(decay, (1+n)/(10+n))
-    )
+    ema_decay: float = 0.9999  # decay of the EMA weights (paper: 0.999-0.9999); warmed up as min(decay, (1+n)/(10+n))
     checkpoint_every: int = 1000  # write a checkpoint every N steps (and on SIGTERM/SIGINT, and at the end)
     keep_checkpoints: int = 2  # keep the N newest checkpoints (0: keep all)
     log_every: int = 10  # write a metrics.csv row every N steps
     sample_every: int = 1000  # write a sample grid / sample metrics every N steps (0: never)
-    num_samples: int = (
-        8  # records sampled for the grid / sample metrics (spread evenly over the data; fixed for the run)
-    )
+    num_samples: int = 8  # records sampled for the grid / sample metrics (spread evenly over the data; fixed for the run)
     sample_steps: int = 25  # sampler steps for the sample grid
     sample_guidance: float = 3.0  # classifier-free guidance for the sample grid (decoder, prior)
     tensorboard: bool = True  # also log to TensorBoard (when the tensorboard package is installed)
@@ -61,9 +57,7 @@ class LoopConfig(Config):
         if self.micro_batch_size < 0:
             raise ValueError(f"micro_batch_size must be >= 0, got {self.micro_batch_size}")
         if self.mixed_precision not in PRECISIONS:
-            raise ValueError(
-                f"mixed_precision must be one of {list(PRECISIONS)}, got {self.mixed_precision!r}"
-            )
+            raise ValueError(f"mixed_precision must be one of {list(PRECISIONS)}, got {self.mixed_precision!r}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 
@@ -75,13 +69,9 @@ class OptimConfig(Config):
     lr: float = 1e-4  # peak learning rate
     betas: tuple[float, float] = (0.9, 0.999)  # AdamW betas
     eps: float = 1e-8  # AdamW epsilon
-    weight_decay: float = (
-        0.0  # decoupled weight decay (matrices only; never norms, biases or embeddings of size 1)
-    )
+    weight_decay: float = 0.0  # decoupled weight decay (matrices only; never norms, biases or embeddings of size 1)
     warmup_steps: int = 1000  # linear LR warm-up from 0 over this many steps
-    schedule: str = (
-        "constant"  # after warm-up: "constant" or "cosine" (decay to min_lr_ratio * lr at the last step)
-    )
+    schedule: str = "constant"  # after warm-up: "constant" or "cosine" (decay to min_lr_ratio * lr at the last step)
     min_lr_ratio: float = 0.0  # cosine schedule floor, as a fraction of lr
     grad_clip: float = 1.0  # clip the global gradient norm to this (0: no clipping)
 
@@ -98,12 +88,8 @@ class OptimConfig(Config):
 class ClipStage(Config):
     """Contrastive CLIP training; also trains the BPE tokenizer on the captions."""
 
-    model: ClipConfig = field(
-        default_factory=ClipConfig
-    )  # the CLIP towers (vocab_size and the special token ids are set from the tokenizer)
-    tokenizer: str = (
-        ""  # a tokenizer folder (vocab.json + merges.txt) to use as is ("": train one on the captions)
-    )
+    model: ClipConfig = field(default_factory=ClipConfig)  # the CLIP towers (vocab_size and the special token ids are set from the tokenizer)
+    tokenizer: str = ""  # a tokenizer folder (vocab.json + merges.txt) to use as is ("": train one on the captions)
     vocab_size: int = 8192  # size of the trained BPE vocabulary (includes the 512 byte tokens)
     tokenizer_min_frequency: int = 2  # merges seen fewer times are not learned
 
@@ -127,13 +113,9 @@ class PriorStage(Config):
 class DecoderStage(Config):
     """64 px decoder conditioned on CLIP image embeddings and captions (learned variance)."""
 
-    model: DecoderConfig = field(
-        default_factory=DecoderConfig
-    )  # the decoder U-Net; model.inpainting = true trains GLIDE-style inpainting
+    model: DecoderConfig = field(default_factory=DecoderConfig)  # the decoder U-Net; model.inpainting = true trains GLIDE-style inpainting
     clip: str = ""  # CLIP run folder or model directory (frozen encoders and tokenizer)
-    image_embed_dropout: float = (
-        0.1  # replace the CLIP image embedding with the learned null embedding (paper: 10%)
-    )
+    image_embed_dropout: float = 0.1  # replace the CLIP image embedding with the learned null embedding (paper: 10%)
     caption_dropout: float = 0.5  # replace the caption with the empty caption (paper: 50%)
     min_snr_gamma: float = 0.0  # weight the denoising loss by min(SNR, gamma) in x0 terms (Min-SNR; 5 is typical); 0: off (paper)
     v_weight_cap: float = 0.0  # weight the loss as v-prediction does (SNR + 1 in x0 terms), relative weight capped at this; 0: off (paper)
@@ -157,30 +139,20 @@ class DecoderStage(Config):
                 f"high_noise_from must be in [0, {self.model.diffusion.num_timesteps - 1}], got {self.high_noise_from}"
             )
         if self.init_component not in ("decoder", "decoder_inpaint"):
-            raise ValueError(
-                f"init_component must be decoder or decoder_inpaint, got {self.init_component!r}"
-            )
+            raise ValueError(f"init_component must be decoder or decoder_inpaint, got {self.init_component!r}")
 
 
 @dataclass(kw_only=True)
 class UpsamplerStage(Config):
     """Diffusion upsampler on random crops with a degraded low-resolution input."""
 
-    model: UpsamplerConfig = field(
-        default_factory=UpsamplerConfig
-    )  # the upsampler U-Net (low_res -> high_res)
-    crop_size: int = (
-        0  # side of the random training crops of the high_res image (0: high_res / 4, as in the paper)
-    )
+    model: UpsamplerConfig = field(default_factory=UpsamplerConfig)  # the upsampler U-Net (low_res -> high_res)
+    crop_size: int = 0  # side of the random training crops of the high_res image (0: high_res / 4, as in the paper)
     degradation: str = "auto"  # low-res corruption: "blur" (Gaussian), "bsr" (blur, resize, noise, JPEG in random order), "none"; "auto": blur when low_res <= 64, else bsr
     blur_kernel: int = 3  # Gaussian blur kernel size of "blur" (paper: 3)
     blur_sigma: float = 0.6  # Gaussian blur sigma of "blur" (paper: 0.6)
-    last_step_timesteps: int = (
-        1  # with model.separate_last_step: timesteps below this train the last-step network
-    )
-    last_step_fraction: float = (
-        0.1  # with model.separate_last_step: share of samples drawn at those timesteps
-    )
+    last_step_timesteps: int = 1  # with model.separate_last_step: timesteps below this train the last-step network
+    last_step_fraction: float = 0.1  # with model.separate_last_step: share of samples drawn at those timesteps
     min_snr_gamma: float = 0.0  # weight the denoising loss by min(SNR, gamma) in x0 terms (Min-SNR; 5 is typical); 0: off (paper)
     init_from: str = ""  # initialise from an upsampler run folder or model directory (inpainting fine-tuning)
     init_component: str = ""  # which component of an init_from model directory ("": upsampler_<high_res>; e.g. "upsampler_256_inpaint")
@@ -191,9 +163,7 @@ class UpsamplerStage(Config):
         if self.blur_kernel < 1 or self.blur_kernel % 2 == 0:
             raise ValueError(f"blur_kernel must be odd and >= 1, got {self.blur_kernel}")
         if self.init_component and not self.init_component.startswith("upsampler_"):
-            raise ValueError(
-                f"init_component must name an upsampler component (upsampler_256, upsampler_256_inpaint, ...), got {self.init_component!r}"
-            )
+            raise ValueError(f"init_component must name an upsampler component (upsampler_256, upsampler_256_inpaint, ...), got {self.init_component!r}")
         if self.crop_size < 0:
             raise ValueError(f"crop_size must be >= 0, got {self.crop_size}")
         _fraction("last_step_fraction", self.last_step_fraction)
@@ -290,9 +260,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
             try:
                 import yaml
             except ImportError as e:
-                raise ConfigError(
-                    f"{path}: YAML configs need PyYAML (pip install pyyaml), or use TOML"
-                ) from e
+                raise ConfigError(f"{path}: YAML configs need PyYAML (pip install pyyaml), or use TOML") from e
             data = yaml.safe_load(text)
         else:
             raise ConfigError(f"{path}: unknown config type {suffix!r} (use .toml, .json or .yaml)")
@@ -330,9 +298,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
-def load_train_config(
-    path: str | Path | dict[str, Any], stage: str, overrides: list[str] | None = None
-) -> TrainConfig:
+def load_train_config(path: str | Path | dict[str, Any], stage: str, overrides: list[str] | None = None) -> TrainConfig:
     """Load and check the config of `stage` (the file's stage section must be that stage's)."""
     if stage not in CONFIG_CLASSES:
         raise ConfigError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
@@ -340,9 +306,7 @@ def load_train_config(
     where = str(path) if not isinstance(path, dict) else "config"
     others = [s for s in STAGES if s != stage and s in data]
     if others and stage not in data:
-        raise ConfigError(
-            f"{where}: this is a {others[0]} config, not a {stage} config (`unclip train {others[0]}`)"
-        )
+        raise ConfigError(f"{where}: this is a {others[0]} config, not a {stage} config (`unclip train {others[0]}`)")
     if stage != "clip" and stage not in data:
         raise ConfigError(f"{where}: missing the [{stage}] section")
     data = apply_overrides(data, overrides or [])
