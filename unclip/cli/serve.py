@@ -56,6 +56,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     srv.add_argument("--url-ttl-s", type=float, default=None, metavar="S", help="lifetime of url results (default 3600)")
     srv.add_argument("--storage-max-bytes", type=int, default=None, metavar="B")
     srv.add_argument("--storage-max-files", type=int, default=None, metavar="N")
+    srv.add_argument("--redis", dest="redis_url", default=None, metavar="URL",
+                     help="keep url images, per-key limits and usage in this Redis (redis://HOST:6379/0), shared "
+                          "by every server process using it; needed by more than one process (--ray)")
+    srv.add_argument("--rate-limit-rpm", type=int, default=None, metavar="N",
+                     help="image requests per minute per API key (default: no limit)")
+    srv.add_argument("--quota-images-per-day", type=int, default=None, metavar="N",
+                     help="images per UTC day per API key (default: no limit)")
     srv.add_argument("--shutdown-timeout-s", type=float, default=None, metavar="S",
                      help="SIGTERM: how long to wait for in-flight requests (default 300)")
     gen = p.add_argument_group("generation")
@@ -90,7 +97,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 FLAG_FIELDS = (
     "host", "port", "public_base_url", "allowed_hosts", "allowed_origins", "api_keys", "api_keys_file", "max_batch_images", "batch_wait_ms",
-    "max_queue", "data_dir", "url_ttl_s", "storage_max_bytes", "storage_max_files", "shutdown_timeout_s",
+    "max_queue", "data_dir", "url_ttl_s", "redis_url", "rate_limit_rpm", "quota_images_per_day", "storage_max_bytes", "storage_max_files", "shutdown_timeout_s",
     "model_id", "steps_preset", "default_size", "policy", "unsafe_disable_safety", "waive_checks", "signing_cert", "signing_key", "signature", "log_format",
     "log_level",
     "model", "device", "dtype", "threads",

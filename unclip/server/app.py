@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from unclip.server.metrics import Metrics
 from unclip.server.middleware import RequestMiddleware
 from unclip.server.origins import HostOriginGuard
 from unclip.server.settings import ServerSettings
+from unclip.server.shared import open_state
 from unclip.server.storage import ImageStore
 
 EDITOR_DIR = Path(__file__).parent / "static"  # the browser editor: plain HTML/JS/CSS, package data
@@ -51,6 +52,8 @@ class ServerState:
     drain_deadline: float | None = None  # time.monotonic() by which shutdown must be complete
     inflight: int = 0  # HTTP requests being handled (all endpoints)
     upload_limiter: CapacityLimiter | None = None  # uploads decoded or checked at once (set when the loop runs)
+    limits: Any = None  # per-key rate limits, quotas and usage (limits.Limits)
+    data_lock: Any = None  # the local data_dir's lock (released at shutdown); None with Redis
 
     def begin_drain(self) -> None:
         if not self.draining:
@@ -60,13 +63,26 @@ class ServerState:
                   inflight=self.inflight, queued=self.queue.depth)
 
 
-def create_app(settings: ServerSettings, engine: Engine | None = None, policy: Any = FROM_SETTINGS) -> FastAPI:
+def create_app(settings: ServerSettings, engine: Engine | None = None, policy: Any = FROM_SETTINGS,
+               queue_factory: Callable[[Engine, Metrics], Any] | None = None) -> FastAPI:
     """Build the app. `engine`: a loaded model (default: load `settings.model`); `policy`: an object with
     `check_prompt(text)` and `check_image(image, kind=)` returning decisions (default: `Policy.default()`,
-    or none when `settings.unsafe_disable_safety`)."""
-    metrics = Metrics()
+    or none when `settings.unsafe_disable_safety`); `queue_factory(engine, metrics)`: what runs the model
+    work (default: a `BatchQueue` in this process; `distributed` sends it to Ray Serve replicas)."""
     # the data folder first: a bad data_dir is named before anything else (and before minutes of model loading)
-    store = ImageStore(settings.data_path(), settings.url_ttl_s, settings.storage_max_bytes, settings.storage_max_files)
+    store, limits, data_lock = open_state(settings)
+    try:
+        return _create_app(settings, engine, policy, queue_factory, store, limits, data_lock)
+    except BaseException:
+        if data_lock is not None:
+            data_lock.release()
+        raise
+
+
+def _create_app(settings: ServerSettings, engine: Engine | None, policy: Any,
+                queue_factory: Callable[[Engine, Metrics], Any] | None, store: ImageStore, limits: Any,
+                data_lock: Any) -> FastAPI:
+    metrics = Metrics()
     if policy is FROM_SETTINGS:
         guard = ContentGuard.from_settings(settings, metrics)  # fails closed on a missing check, before the model
     else:
@@ -75,12 +91,13 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
         guard = ContentGuard(policy, metrics, settings.waive_checks)
     provenance = server_provenance(settings)  # a bad key file is named before the model loads
     engine = engine if engine is not None else UnclipEngine.from_settings(settings)
-    queue = BatchQueue(
+    queue = queue_factory(engine, metrics) if queue_factory is not None else BatchQueue(
         BatchExecutor(engine, metrics), metrics, max_queue=settings.max_queue,
         max_batch_images=settings.max_batch_images, wait_s=settings.batch_wait_ms / 1000,
     )
     keys = KeyChecker(settings.all_api_keys(), FailureLimiter(settings.auth_max_failures, settings.auth_failure_window_s))
-    state = ServerState(settings, engine, metrics, queue, store, guard, keys, time.time(), provenance=provenance)
+    state = ServerState(settings, engine, metrics, queue, store, guard, keys, time.time(), provenance=provenance,
+                        limits=limits, data_lock=data_lock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -94,6 +111,8 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
             # one deadline for the whole shutdown: what is left of it after the drain (all of it without one)
             left = settings.shutdown_timeout_s if state.drain_deadline is None else state.drain_deadline - time.monotonic()
             await to_thread.run_sync(queue.close, max(0.0, left))
+            if data_lock is not None:
+                data_lock.release()
 
     app = FastAPI(
         title="unclip",
