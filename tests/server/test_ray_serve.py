@@ -17,6 +17,7 @@ import os
 import signal
 import threading
 import time
+from typing import Self
 
 import httpx
 import numpy as np
@@ -24,7 +25,6 @@ import openai
 import pytest
 from PIL import Image
 
-from .live import png_bytes
 from .ray_cluster import RayServe, TwoNodeCluster, model_replica_pids
 from .redis_server import RedisServer
 
@@ -95,7 +95,7 @@ class Load:
         self.lock = threading.Lock()
         self.threads = [threading.Thread(target=self._client, args=(k,), daemon=True) for k in range(CLIENTS)]
 
-    def __enter__(self) -> Load:
+    def __enter__(self) -> Self:
         for t in self.threads:
             t.start()
         return self

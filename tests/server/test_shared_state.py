@@ -33,8 +33,8 @@ def redis_server():
 def pair(make_server, redis_server, tmp_path):
     """Two servers (separate apps, stores and limiters) on one Redis, one rate limit of 5 requests/minute."""
     redis_server.client().flushdb()
-    settings = dict(redis_url=redis_server.url, api_keys=[KEY_A, KEY_B], rate_limit_rpm=5, quota_images_per_day=35,
-                    unsafe_disable_safety=True, policy=None, url_ttl_s=600)
+    settings = {"redis_url": redis_server.url, "api_keys": [KEY_A, KEY_B], "rate_limit_rpm": 5,
+                "quota_images_per_day": 35, "unsafe_disable_safety": True, "policy": None, "url_ttl_s": 600}
     a = make_server(FakeEngine(), data_dir=str(tmp_path / "a"), **settings)
     b = make_server(FakeEngine(), data_dir=str(tmp_path / "b"), **settings)
     return a, b
@@ -90,7 +90,7 @@ def test_usage_per_key_and_user_is_read_by_unclip_keys_usage(pair, redis_server)
     b.client(KEY_A).images.generate(prompt="a cat", n=1, size="256x256", user="alice")
     a.client(KEY_B).images.generate(prompt="a cat", n=4, size="256x256")
     out = subprocess.run([sys.executable, "-m", "unclip.cli.main", "keys", "usage", "--redis", redis_server.url, "--json"],
-                         capture_output=True, text=True, timeout=120, env=os.environ)
+                         check=False, capture_output=True, text=True, timeout=120, env=os.environ)
     assert out.returncode == 0, out.stderr
     rows = {r["key"]: r for r in json.loads(out.stdout)}
     assert set(rows) == {redact_key(KEY_A), redact_key(KEY_B)}
@@ -99,14 +99,14 @@ def test_usage_per_key_and_user_is_read_by_unclip_keys_usage(pair, redis_server)
     assert rows[redact_key(KEY_A)]["users"] == {"alice": {"requests": 2, "images": 3}, "bob": {"requests": 1, "images": 3}}
     assert KEY_A not in out.stdout and KEY_B not in out.stdout  # keys are never stored, only hashes and redacted labels
     table = subprocess.run([sys.executable, "-m", "unclip.cli.main", "keys", "usage", "--redis", redis_server.url],
-                           capture_output=True, text=True, timeout=120, env=os.environ)
+                           check=False, capture_output=True, text=True, timeout=120, env=os.environ)
     assert table.returncode == 0 and "alice" in table.stdout and "bob" in table.stdout
 
 
 def test_a_second_process_on_the_same_data_dir_is_refused(make_server, tmp_path):
     make_server(FakeEngine(), data_dir=str(tmp_path), unsafe_disable_safety=True, policy=None)
     out = subprocess.run([sys.executable, "-m", "unclip.cli.main", "serve", "--data-dir", str(tmp_path),
-                          "--unsafe-disable-safety", "--port", "0"], capture_output=True, text=True, timeout=300,
+                          "--unsafe-disable-safety", "--port", "0"], check=False, capture_output=True, text=True, timeout=300,
                          env=os.environ)
     assert out.returncode == 2
     last = out.stderr.strip().splitlines()[-1]
@@ -119,7 +119,7 @@ def test_an_unreachable_redis_is_one_clear_line(tmp_path):
 
     url = f"redis://127.0.0.1:{free_port()}/0"
     out = subprocess.run([sys.executable, "-m", "unclip.cli.main", "serve", "--redis", url, "--data-dir", str(tmp_path),
-                          "--unsafe-disable-safety", "--port", "0"], capture_output=True, text=True, timeout=300,
+                          "--unsafe-disable-safety", "--port", "0"], check=False, capture_output=True, text=True, timeout=300,
                          env=os.environ)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.strip().splitlines()[-1].startswith(f"unclip: error: redis_url {url}: cannot connect")

@@ -39,6 +39,6 @@ def build(args: dict[str, Any]) -> Any:
                          f"(expected settings, {', '.join(OPTION_KEYS)})")
     settings = load_settings(None, os.environ, dict(args.get("settings") or {}))
     opts = RayOptions(**{k: args[k] for k in OPTION_KEYS if k in args})
-    check_bind(dataclasses.replace(settings, host="0.0.0.0"), settings.all_api_keys())  # noqa: S104
+    check_bind(dataclasses.replace(settings, host="0.0.0.0"), settings.all_api_keys())
     check_options(settings, opts)
     return build_app(settings, opts, float(ray.cluster_resources().get("GPU", 0)))
