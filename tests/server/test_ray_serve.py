@@ -15,8 +15,11 @@ import collections
 import io
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Self
 
 import httpx
@@ -228,3 +231,49 @@ def test_a_per_key_rate_limit_holds_across_both_ingress_replicas(cluster, redis_
     assert [a[0] for a in answers] == [200] * 6 + [429] * 10, answers
     assert len({replica for _, replica, _ in answers}) == 2, "requests went through both ingress replicas"
     assert all(1 <= int(wait) <= 60 for status, _, wait in answers if status == 429)
+
+
+def test_the_kuberay_manifests_application_deploys_with_serve_run(cluster, redis_server, served, tmp_path):
+    """deploy/kuberay/rayservice.yaml's serveConfigV2, as written except for what only exists in a cluster
+    (the model volume, the Redis service, the C2PA secret, the URL), run by Ray's own `serve run`."""
+    import yaml
+
+    manifest = yaml.safe_load((Path(__file__).parents[2] / "deploy/kuberay/rayservice.yaml").read_text())
+    config = yaml.safe_load(manifest["spec"]["serveConfigV2"])
+    (app,) = config["applications"]
+    app["args"]["settings"].update(redis_url=redis_server.url, public_base_url=None, signing_cert=None,
+                                   signing_key=None, steps_preset="fastest", default_size="256x256",
+                                   unsafe_disable_safety=True, data_dir=str(tmp_path / "data"), threads=1)
+    del app["args"]["settings"]["model"]  # the embedded default model
+    app["args"].update(model_replicas=1, max_model_replicas=2, replica_gpus=0, replica_cpus=1)
+    # KubeRay sets the key secret's variables in every pod; this cluster's processes get them from here
+    app["runtime_env"] = {"env_vars": {"UNCLIP_API_KEYS": KEY}}
+    path = tmp_path / "serve.yaml"
+    path.write_text(yaml.safe_dump(config))
+    served.stop()  # Serve keeps the HTTP port of its first start (served's), whatever the config file says
+    env = {**os.environ, "RAY_ADDRESS": cluster.address}
+    proc = subprocess.Popen([sys.executable, "-m", "ray.serve.scripts", "run", str(path)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=open(tmp_path / "run.log", "w"))  # noqa: SIM115
+    try:
+        url = served.url
+        deadline = time.monotonic() + 240
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "run.log").read_text()[-3000:]
+            try:
+                if httpx.get(url + "/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        client = openai.OpenAI(base_url=url + "/v1", api_key=KEY, max_retries=0, timeout=120)
+        with pytest.raises(openai.AuthenticationError):  # the key from the environment (a secret in KubeRay)
+            openai.OpenAI(base_url=url + "/v1", api_key="sk-wrong-0123456789abcdef", max_retries=0).models.list()
+        image = client.images.generate(prompt="from the manifest", size="256x256").data[0]
+        assert httpx.get(image.url).content[:8] == b"\x89PNG\r\n\x1a\n"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -40,7 +40,7 @@ class UnclipModel:
         return {
             "max_size": self.engine.max_size,
             "description": self.engine.description,
-            "kinds": [k for k in ("generate", "edit", "vary") if self.engine.supports(k)],
+            "kinds": [k for k in ("generate", "edit", "vary") if _supports(self.engine, k)],
             "model_name": getattr(self.engine.pipe, "model_name", None),
             "pid": os.getpid(),
         }
@@ -63,6 +63,11 @@ class UnclipModel:
 
     def __del__(self) -> None:
         self.queue.close(0)
+
+
+def _supports(engine: Any, kind: str) -> bool:
+    supports = getattr(engine, "supports", None)
+    return True if supports is None else bool(supports(kind))
 
 
 @serve.deployment(name="UnclipIngress")
