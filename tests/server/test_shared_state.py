@@ -104,7 +104,10 @@ def test_usage_per_key_and_user_is_read_by_unclip_keys_usage(pair, redis_server)
 
 
 def test_a_second_process_on_the_same_data_dir_is_refused(make_server, tmp_path):
-    make_server(FakeEngine(), data_dir=str(tmp_path), unsafe_disable_safety=True, policy=None)
+    first = make_server(FakeEngine(), data_dir=str(tmp_path), unsafe_disable_safety=True, policy=None)
+    url = first.client().images.generate(prompt="a cat", size="256x256").data[0].url
+    in_progress = tmp_path / "tmp" / "upload.part"  # what a write in progress looks like
+    in_progress.write_bytes(b"half a png")
     out = subprocess.run([sys.executable, "-m", "unclip.cli.main", "serve", "--data-dir", str(tmp_path),
                           "--unsafe-disable-safety", "--port", "0"], check=False, capture_output=True, text=True, timeout=300,
                          env=os.environ)
@@ -112,10 +115,14 @@ def test_a_second_process_on_the_same_data_dir_is_refused(make_server, tmp_path)
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith(f"unclip: error: data_dir {tmp_path} is in use by another unclip server (pid {os.getpid()})")
     assert "--redis" in last and "Traceback" not in out.stderr
+    # and it touched nothing of the first one's (before the lock, a starting process removed these)
+    assert in_progress.read_bytes() == b"half a png" and httpx.get(url).status_code == 200
 
 
 def test_an_unreachable_redis_is_one_clear_line(tmp_path):
     from .redis_server import free_port
+
+    pytest.importorskip("redis", reason="the redis client is not installed: pip install -e '.[dev]'")
 
     url = f"redis://127.0.0.1:{free_port()}/0"
     out = subprocess.run([sys.executable, "-m", "unclip.cli.main", "serve", "--redis", url, "--data-dir", str(tmp_path),

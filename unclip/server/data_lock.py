@@ -22,6 +22,9 @@ class DataDirLock:
 
     def acquire(self) -> DataDirLock:
         """Take the lock or raise UnclipError naming the folder and the process holding it."""
+        root = self.path.parent
+        if root.exists() and not root.is_dir():
+            raise UnclipError(f"data_dir {root}: exists and is not a folder")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             f = open(self.path, "a+")  # noqa: SIM115 - held open while the server runs

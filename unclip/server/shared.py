@@ -22,7 +22,13 @@ def open_state(settings: ServerSettings) -> tuple[Any, Limits, DataDirLock | Non
         event(log, logging.INFO, "shared state in Redis: url images, limits and usage", redis=shown_url(settings.redis_url))
         store: Any = RedisImageStore(client, settings.url_ttl_s, settings.storage_max_bytes, settings.storage_max_files)
         return store, RedisLimits(client, settings.rate_limit_rpm, settings.quota_images_per_day), None
-    lock = DataDirLock(settings.data_path())
-    store = ImageStore(settings.data_path(), settings.url_ttl_s, settings.storage_max_bytes, settings.storage_max_files)
-    lock.acquire()  # after ImageStore: a data_dir that is a file is named as such first
+    # the lock first: opening the store removes leftovers and expired files, which would be another
+    # process's writes in progress and live URLs
+    lock = DataDirLock(settings.data_path()).acquire()
+    try:
+        store = ImageStore(settings.data_path(), settings.url_ttl_s, settings.storage_max_bytes,
+                           settings.storage_max_files)
+    except BaseException:
+        lock.release()
+        raise
     return store, LocalLimits(settings.rate_limit_rpm, settings.quota_images_per_day), lock
