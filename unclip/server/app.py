@@ -31,7 +31,6 @@ from unclip.server.middleware import RequestMiddleware
 from unclip.server.origins import HostOriginGuard
 from unclip.server.settings import ServerSettings
 from unclip.server.shared import open_state
-from unclip.server.storage import ImageStore
 
 EDITOR_DIR = Path(__file__).parent / "static"  # the browser editor: plain HTML/JS/CSS, package data
 FROM_SETTINGS: Any = object()  # create_app(policy=...) default: load the policy the settings ask for
@@ -43,7 +42,7 @@ class ServerState:
     engine: Engine
     metrics: Metrics
     queue: BatchQueue
-    store: ImageStore
+    store: Any  # storage.ImageStore, or redis_state.RedisImageStore (same interface)
     guard: ContentGuard
     keys: KeyChecker
     started_at: float
@@ -80,7 +79,7 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, policy: A
 
 
 def _create_app(settings: ServerSettings, engine: Engine | None, policy: Any,
-                queue_factory: Callable[[Engine, Metrics], Any] | None, store: ImageStore, limits: Any,
+                queue_factory: Callable[[Engine, Metrics], Any] | None, store: Any, limits: Any,
                 data_lock: Any) -> FastAPI:
     metrics = Metrics()
     if policy is FROM_SETTINGS:
