@@ -15,19 +15,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
+from server.redis_server import RedisServer  # tests/ is on sys.path (rootdir conftest)
 
 from unclip.cascade.loading import default_model_path
 from unclip.cli.main import build_parser, main
@@ -144,8 +148,14 @@ def _wait_healthy(url: str, proc: subprocess.Popen[str]) -> None:
         time.sleep(0.2)
 
 
+@pytest.fixture
+def stack():
+    with contextlib.ExitStack() as s:
+        yield s
+
+
 @pytest.mark.parametrize("command", by_kind("serve"), ids=lambda c: c.id)
-def test_serve_command_runs_as_written(command, files, tmp_path):
+def test_serve_command_runs_as_written(command, files, tmp_path, stack):
     port = free_port()
     argv = substitute(command.argv, files, tmp_path)
     if "--port" in argv:
@@ -172,6 +182,18 @@ def test_serve_command_runs_as_written(command, files, tmp_path):
     keys = [argv[i + 1] for i, a in enumerate(argv) if a == "--api-key"]
     keys += [k for k in dict(command.env).get("UNCLIP_API_KEYS", "").split(",") if k]
     keys += [LONG_KEY] if "--config" in argv else []
+    if "--redis" in argv:  # docs/DEPLOY.md: a real redis-server of this test stands in for the documented one
+        redis_server = RedisServer()
+        stack.callback(redis_server.stop)
+        argv[argv.index("--redis") + 1] = redis_server.url
+    if (
+        "--ray" in argv
+    ):  # a local Ray cluster, started by the command itself, its files in a folder of this test
+        pytest.importorskip("ray.serve", reason="Ray Serve is not installed: pip install -e '.[dev]'")
+        ray_tmp = Path(tempfile.mkdtemp(prefix="ud-"))  # short: Ray's socket paths
+        stack.callback(shutil.rmtree, ray_tmp, ignore_errors=True)
+        (ray_tmp / "ray").mkdir()
+        env.update(RAY_TMPDIR=str(ray_tmp), RAY_USAGE_STATS_ENABLED="0")
     proc = subprocess.Popen(
         [sys.executable, "-m", "unclip.cli.main", *argv],
         cwd=tmp_path,

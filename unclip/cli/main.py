@@ -20,6 +20,7 @@ COMMANDS = [
     "textdiff",
     "verify",
     "serve",
+    "keys",
     "data",
     "convert",
     "embed",

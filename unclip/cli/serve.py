@@ -92,11 +92,80 @@ def register(sub: argparse._SubParsersAction) -> None:
     srv.add_argument("--storage-max-bytes", type=int, default=None, metavar="B")
     srv.add_argument("--storage-max-files", type=int, default=None, metavar="N")
     srv.add_argument(
+        "--redis",
+        dest="redis_url",
+        default=None,
+        metavar="URL",
+        help="keep url images, per-key limits and usage in this Redis (redis://HOST:6379/0), shared "
+        "by every server process using it; needed by more than one process (--ray)",
+    )
+    srv.add_argument(
+        "--rate-limit-rpm",
+        type=int,
+        default=None,
+        metavar="N",
+        help="image requests per minute per API key (default: no limit)",
+    )
+    srv.add_argument(
+        "--quota-images-per-day",
+        type=int,
+        default=None,
+        metavar="N",
+        help="images per UTC day per API key (default: no limit)",
+    )
+    srv.add_argument(
         "--shutdown-timeout-s",
         type=float,
         default=None,
         metavar="S",
         help="SIGTERM: how long to wait for in-flight requests (default 300)",
+    )
+    dist = p.add_argument_group("many GPUs and machines (Ray Serve; the 'ray' extra; docs/DEPLOY.md)")
+    dist.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="run the model as a Ray Serve deployment on the cluster at ADDRESS (default: RAY_ADDRESS, "
+        "or a new local cluster); the API app is the ingress deployment",
+    )
+    dist.add_argument(
+        "--model-replicas",
+        type=int,
+        default=None,
+        metavar="N",
+        help="model replicas (default: one per GPU in the cluster, or 1)",
+    )
+    dist.add_argument(
+        "--max-model-replicas",
+        type=int,
+        default=None,
+        metavar="N",
+        help="autoscale the model between --model-replicas and N replicas by load",
+    )
+    dist.add_argument(
+        "--ingress-replicas",
+        type=int,
+        default=1,
+        metavar="N",
+        help="replicas of the API app (default 1; more need --redis)",
+    )
+    dist.add_argument(
+        "--replica-cpus", type=float, default=1.0, metavar="N", help="CPUs per model replica (default 1)"
+    )
+    dist.add_argument(
+        "--replica-gpus",
+        type=float,
+        default=None,
+        metavar="N",
+        help="GPUs per model replica (default: 1 when the cluster has GPUs, else 0)",
+    )
+    dist.add_argument(
+        "--ray-proxy",
+        choices=("EveryNode", "HeadOnly"),
+        default="EveryNode",
+        help="which nodes run Ray Serve's HTTP proxy on --host/--port (default: every node)",
     )
     gen = p.add_argument_group("generation")
     gen.add_argument("--model-id", default=None, help="model id served by /v1/models (default dall-e-2)")
@@ -173,6 +242,9 @@ FLAG_FIELDS = (
     "max_queue",
     "data_dir",
     "url_ttl_s",
+    "redis_url",
+    "rate_limit_rpm",
+    "quota_images_per_day",
     "storage_max_bytes",
     "storage_max_files",
     "shutdown_timeout_s",
@@ -211,6 +283,22 @@ def run(args: argparse.Namespace) -> int:
         return 0
     check_device(settings.device)
     require_extra("server", SERVER_MODULES, "unclip serve")
+    if args.ray is not None:
+        require_extra("ray", ("ray.serve", "redis"), "unclip serve --ray")
+        from unclip.server.distributed.launch import RayOptions, serve_on_ray
+
+        return serve_on_ray(
+            settings,
+            RayOptions(
+                address=args.ray or None,
+                model_replicas=args.model_replicas,
+                max_model_replicas=args.max_model_replicas,
+                ingress_replicas=args.ingress_replicas,
+                replica_cpus=args.replica_cpus,
+                replica_gpus=args.replica_gpus,
+                proxy=args.ray_proxy,
+            ),
+        )
     from unclip.server.runner import serve
 
     return serve(settings)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,8 @@ from unclip.server.metrics import Metrics
 from unclip.server.middleware import RequestMiddleware
 from unclip.server.origins import HostOriginGuard
 from unclip.server.settings import ServerSettings
+from unclip.server.shared import open_state
 from unclip.server.state import ServerState
-from unclip.server.storage import ImageStore
 from unclip.version import __version__
 
 EDITOR_DIR = Path(__file__).parent / "static"  # the browser editor: plain HTML/JS/CSS, package data
@@ -37,16 +37,35 @@ FROM_SETTINGS: Any = object()  # create_app(policy=...) default: load the policy
 
 
 def create_app(
-    settings: ServerSettings, engine: Engine | None = None, policy: Any = FROM_SETTINGS
+    settings: ServerSettings,
+    engine: Engine | None = None,
+    policy: Any = FROM_SETTINGS,
+    queue_factory: Callable[[Engine, Metrics], Any] | None = None,
 ) -> FastAPI:
     """Build the app. `engine`: a loaded model (default: load `settings.model`); `policy`: an object with
     `check_prompt(text)` and `check_image(image, kind=)` returning decisions (default: `Policy.default()`,
-    or none when `settings.unsafe_disable_safety`)."""
-    metrics = Metrics()
+    or none when `settings.unsafe_disable_safety`); `queue_factory(engine, metrics)`: what runs the model
+    work (default: a `BatchQueue` in this process; `distributed` sends it to Ray Serve replicas)."""
     # the data folder first: a bad data_dir is named before anything else (and before minutes of model loading)
-    store = ImageStore(
-        settings.data_path(), settings.url_ttl_s, settings.storage_max_bytes, settings.storage_max_files
-    )
+    store, limits, data_lock = open_state(settings)
+    try:
+        return _create_app(settings, engine, policy, queue_factory, store, limits, data_lock)
+    except BaseException:
+        if data_lock is not None:
+            data_lock.release()
+        raise
+
+
+def _create_app(
+    settings: ServerSettings,
+    engine: Engine | None,
+    policy: Any,
+    queue_factory: Callable[[Engine, Metrics], Any] | None,
+    store: Any,
+    limits: Any,
+    data_lock: Any,
+) -> FastAPI:
+    metrics = Metrics()
     if policy is FROM_SETTINGS:
         guard = ContentGuard.from_settings(
             settings, metrics
@@ -58,18 +77,32 @@ def create_app(
     provenance = server_provenance(settings)  # a bad key file is named before the model loads
     if engine is None:
         engine = UnclipEngine.from_settings(settings)
-    queue = BatchQueue(
-        BatchExecutor(engine, metrics),
-        metrics,
-        max_queue=settings.max_queue,
-        max_batch_images=settings.max_batch_images,
-        wait_s=settings.batch_wait_ms / 1000,
+    queue = (
+        queue_factory(engine, metrics)
+        if queue_factory is not None
+        else BatchQueue(
+            BatchExecutor(engine, metrics),
+            metrics,
+            max_queue=settings.max_queue,
+            max_batch_images=settings.max_batch_images,
+            wait_s=settings.batch_wait_ms / 1000,
+        )
     )
     keys = KeyChecker(
         settings.all_api_keys(), FailureLimiter(settings.auth_max_failures, settings.auth_failure_window_s)
     )
     state = ServerState(
-        settings, engine, metrics, queue, store, guard, keys, time.time(), provenance=provenance
+        settings,
+        engine,
+        metrics,
+        queue,
+        store,
+        guard,
+        keys,
+        time.time(),
+        limits,
+        provenance=provenance,
+        data_lock=data_lock,
     )
 
     @contextlib.asynccontextmanager
@@ -88,6 +121,8 @@ def create_app(
                 else state.drain_deadline - time.monotonic()
             )
             await to_thread.run_sync(queue.close, max(0.0, left))
+            if data_lock is not None:
+                data_lock.release()
 
     app = FastAPI(
         title="unclip",

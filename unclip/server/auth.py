@@ -109,4 +109,7 @@ async def require_key(
 ) -> None:
     """FastAPI dependency (the `HTTPBearer` parameter is there so the OpenAPI document shows the scheme)."""
     client = request.client.host if request.client else ""
-    request.app.state.server.keys.check(request.headers.get("authorization"), client)
+    keys = request.app.state.server.keys
+    keys.check(request.headers.get("authorization"), client)
+    if keys.enabled:  # the key's rate limits and usage (limits.py) are per key
+        request.state.api_key = request.headers.get("authorization", "").strip().partition(" ")[2].strip()

@@ -86,6 +86,7 @@ async def create_image(request: Request) -> Response:
     note(request, kind="generate", n=common.n, size=common.size_label, response_format=common.response_format)
     await _refuse_if(request, await to_thread.run_sync(s.guard.check_prompt, prompt, rid(request)))
     await _check_room(s, common)
+    await _admit(request, common.n)
     images = await _run(request, GenerateWork(prompt, common.size), common.n)
     return await _respond(request, images, common, _origin(s, "generate"))
 
@@ -130,6 +131,7 @@ async def create_edit(request: Request) -> Response:
     await _refuse_if(request, await to_thread.run_sync(s.guard.check_prompt, prompt, rid(request)))
     await _refuse_if(request, await _check_upload(request, image))
     await _check_room(s, common)
+    await _admit(request, common.n)
     images = await _run(request, EditWork(image, mask, prompt, common.size, outpaint), common.n)
     return await _respond(request, images, common, _origin(s, "outpaint" if outpaint else "edit", image))
 
@@ -152,6 +154,7 @@ async def create_variation(request: Request) -> Response:
     image = await _decode(s, files["image"], "image", common.size)
     await _refuse_if(request, await _check_upload(request, image))
     await _check_room(s, common)
+    await _admit(request, common.n)
     images = await _run(request, VaryWork(image, common.size), common.n)
     return await _respond(request, images, common, _origin(s, "vary", image))
 
@@ -178,12 +181,8 @@ async def get_model(request: Request, model_id: str) -> Model:
 @router.api_route("/images/{name}", methods=["GET", "HEAD"], include_in_schema=False)
 async def image_file(request: Request, name: str) -> Response:
     s = srv(request)
-    path = s.store.path_for(name)
-    try:
-        if path is None:
-            raise FileNotFoundError(name)
-        data = await to_thread.run_sync(path.read_bytes)
-    except FileNotFoundError:
+    data = await to_thread.run_sync(s.store.read, name)
+    if data is None:
         minutes = round(s.settings.url_ttl_s / 60)
         raise APIError(
             404,
@@ -392,6 +391,7 @@ async def _respond(request: Request, images: list[Image.Image], common: Common, 
     except StorageFull as e:  # the live URLs (bytes) left no room after all: nothing was stored
         raise storage_full(e.retry_after_s, s.settings.url_ttl_s) from None
     note(request, images=len(data))
+    await to_thread.run_sync(s.limits.record, getattr(request.state, "api_key", None), common.user, len(data))
     return JSONResponse({"created": int(time.time()), "data": data})
 
 
@@ -406,6 +406,15 @@ def _encode_all(
     if common.response_format == "b64_json":
         return [{"b64_json": base64.b64encode(png).decode("ascii")} for png in pngs]
     return [{"url": f"{base}/images/{name}"} for name in s.store.put_many(pngs)]  # all stored, or none
+
+
+async def _admit(request: Request, images: int) -> None:
+    """The key's rate limit and daily image quota (limits.py; shared by all processes with Redis)."""
+    refusal = await to_thread.run_sync(
+        srv(request).limits.admit, getattr(request.state, "api_key", None), images
+    )
+    if refusal is not None:
+        raise rate_limited(refusal.message, refusal.retry_after_s)
 
 
 async def _check_room(s: ServerState, common: Common) -> None:

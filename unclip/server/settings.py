@@ -88,6 +88,12 @@ class ServerSettings(Config):
     url_ttl_s: float = 3600.0
     storage_max_bytes: int = 2 * 1024**3
     storage_max_files: int = 10_000
+    redis_url: str | None = (
+        None  # shared state (url images, limits, usage) for several processes: redis://HOST:6379/0
+    )
+    # per-key limits (None: off); with redis_url they hold for all processes together
+    rate_limit_rpm: int | None = None  # image requests per minute per API key
+    quota_images_per_day: int | None = None  # images per UTC day per API key
     # batching and queueing
     max_batch_images: int = 8
     batch_wait_ms: float = 25.0
@@ -148,6 +154,13 @@ class ServerSettings(Config):
             raise ValueError(f"port must be 0..65535, got {self.port}")
         if self.batch_wait_ms < 0 or self.shutdown_timeout_s < 0:
             raise ValueError("batch_wait_ms and shutdown_timeout_s must be >= 0")
+        for name in ("rate_limit_rpm", "quota_images_per_day"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1 (or null: no limit), got {getattr(self, name)!r}")
+        if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(
+                f"redis_url must start with redis://, rediss:// or unix://, got {self.redis_url!r}"
+            )
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads}")
         if self.public_base_url is not None and not self.public_base_url.startswith(("http://", "https://")):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from anyio import CapacityLimiter
 
@@ -20,6 +21,11 @@ from unclip.server.metrics import Metrics
 from unclip.server.settings import ServerSettings
 from unclip.server.storage import ImageStore
 
+if TYPE_CHECKING:  # the Redis and lock types, without importing the optional redis client
+    from unclip.server.data_lock import DataDirLock
+    from unclip.server.limits import Limits
+    from unclip.server.redis_state import RedisImageStore
+
 
 @dataclass
 class ServerState:
@@ -27,10 +33,11 @@ class ServerState:
     engine: Engine
     metrics: Metrics
     queue: BatchQueue
-    store: ImageStore
+    store: ImageStore | RedisImageStore
     guard: ContentGuard
     keys: KeyChecker
     started_at: float
+    limits: Limits  # per-key rate limits, quotas and usage (in memory, or in Redis)
     provenance: Provenance | None = None  # marks and signs every returned PNG
     draining: bool = False
     drain_deadline: float | None = None  # time.monotonic() by which shutdown must be complete
@@ -38,6 +45,7 @@ class ServerState:
     upload_limiter: CapacityLimiter | None = (
         None  # uploads decoded or checked at once (set when the loop runs)
     )
+    data_lock: DataDirLock | None = None  # the local data_dir's lock (released at shutdown); None with Redis
 
     def begin_drain(self) -> None:
         if not self.draining:

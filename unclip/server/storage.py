@@ -119,6 +119,19 @@ class ImageStore:
                 return None
         return self.images / name
 
+    def read(self, name: str) -> bytes | None:
+        """The PNG bytes of a live name, else None."""
+        path = self.path_for(name)
+        if path is None:
+            return None
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def close(self) -> None:
+        """Nothing to release: the files stay for the next start to adopt."""
+
     def expires_in(self, name: str) -> float:
         with self._lock:
             entry = self._index.get(name)
