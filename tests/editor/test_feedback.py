@@ -22,7 +22,8 @@ def test_policy_refusals_show_the_message(new_page, editor_server, shot, tmp_pat
     message = page.locator("#message")
     expect(message).to_be_visible()
     expect(message).to_have_attribute("data-kind", "policy")
-    expect(page.locator("#message-title")).to_have_text("Refused by the content policy.")
+    # the banner names what the check found (the server's x-unclip-refusal-category header)
+    expect(page.locator("#message-title")).to_have_text("Refused by the content policy (sexual).")
     expect(page.locator("#message-text")).to_contain_text(
         "Your request was rejected as a result of our safety system. Your prompt may contain text")
     expect(page.locator("#gen-submit")).to_be_enabled()
@@ -48,6 +49,7 @@ def test_policy_refusals_show_the_message(new_page, editor_server, shot, tmp_pat
     expect(message).to_be_visible()
     expect(message).to_have_attribute("data-kind", "policy")
     expect(page.locator("#message-text")).to_contain_text("The uploaded image may contain content")
+    expect(page.locator("#message-title")).to_have_text(re.compile(r"^Refused by the content policy \(\w+\)\.$"))
     expect(page.locator("#edit-candidates")).to_be_hidden()
 
 
