@@ -124,3 +124,33 @@ def test_the_header_shows_waived_safety_checks(new_page, editor_server):
     expect(info).to_contain_text("content policy on · WAIVED: nudity")
     expect(info).to_have_class(re.compile(r"\bbad\b"))
     expect(info).to_have_attribute("title", re.compile(r"nudity: WAIVED: nudenet not installed"))
+
+
+def test_status_line_follows_the_server(new_page, editor_engine, tmp_path_factory):
+    """/health is read again every few seconds: a server that stops is reported as unreachable."""
+    from .conftest import INIT_SCRIPT, _server
+
+    server = _server(editor_engine, tmp_path_factory)
+    try:
+        page = new_page(server, INIT_SCRIPT + "window.UNCLIP_HEALTH_EVERY_MS = 300;")
+        info = page.locator("#server-info")
+        expect(info).to_contain_text("up to 1024px · content policy")
+        assert page.evaluate("unclipEditor.settings.size") == 256  # the tests' own setting, kept
+        assert page.evaluate("unclipEditor.health.recommended_size") == 256  # a CPU server
+    finally:
+        server.stop()
+    expect(info).to_have_text("server unreachable")
+    expect(info).to_have_class(re.compile(r"\bbad\b"))
+    expect(page.locator("#message-title")).to_have_text("The server is unreachable.")
+
+
+def test_settings_start_at_the_recommended_size_and_ask_no_key_without_keys(new_page, editor_server):
+    page = new_page(editor_server, init_script="")  # no saved settings: the server's recommendation
+    assert page.evaluate("unclipEditor.settings.size") == 256
+    page.click("#settings-button")
+    expect(page.locator("#set-size option:checked")).to_have_text(re.compile(r"^256×256 \(recommended\)"))
+    expect(page.locator("#set-size-note")).to_contain_text("recommended for this server (cpu)")
+    page.select_option("#set-size", "1024")
+    expect(page.locator("#set-size-note")).to_have_text("not timed on this server yet")  # no 1024 px job ran
+    expect(page.locator("#set-key-field")).to_be_hidden()  # this server needs no key
+    page.click("#settings-cancel")
