@@ -79,6 +79,6 @@ export function apply(state, op) {
 
 /** A step as saved: no canvases (pictures are referenced by blobId). */
 export function savedOp(op) {
-  const { image, blob, ...rest } = op; // eslint-disable-line no-unused-vars
+  const { image, blob, kept, ...rest } = op; // eslint-disable-line no-unused-vars
   return rest;
 }

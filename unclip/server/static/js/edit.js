@@ -118,8 +118,8 @@ export class EditTab {
     const version = this.addVersion(canvas, label, this.serverBytes.get(canvas) || await canvasToBlob(canvas));
     this.render();
     this.updateButtons();
+    this.persist(); // the save waits for the picture to be stored
     await this.keepBlob(version);
-    this.persist();
   }
 
   addVersion(canvas, label, blob, blobId = null) {
@@ -134,14 +134,16 @@ export class EditTab {
   }
 
   /** Store a version's picture once (its id is what the session and history entries refer to). */
-  async keepBlob(version) {
-    if (version.blobId != null) return version.blobId;
-    try {
-      version.blobId = await this.app.sessions.putBlob(version.blob);
-    } catch (e) {
+  keepBlob(version) {
+    if (version.blobId != null) return Promise.resolve(version.blobId);
+    version.kept ||= this.app.sessions.putBlob(version.blob).then((id) => {
+      version.blobId = id;
+      return id;
+    }, (e) => {
       this.app.storageFailed(e, "This version is not saved");
-    }
-    return version.blobId;
+      return null;
+    });
+    return version.kept;
   }
 
   currentVersion() {
@@ -151,13 +153,20 @@ export class EditTab {
   // ------------------------------------------------------------------ the saved session
   /** Save the session soon (after any change). */
   persist() {
-    this.app.sessions.save(SESSION, async () => ({
+    this.app.sessions.save(SESSION, async () => {
+      await Promise.all(this.versions.map((v) => this.keepBlob(v)));
+      return this.sessionRecord();
+    });
+  }
+
+  async sessionRecord() {
+    return ({
       versions: this.versions.filter((v) => v.blobId != null).map((v) => ({ blobId: v.blobId, label: v.label })),
       current: this.currentVersion(),
       mask: this.hasMask() ? await canvasToBlob(this.mask) : null,
       prompt: this.prompt.value,
       candidates: this.candidates && this.candidateEntry ? { entryId: this.candidateEntry.id, index: this.candidateIndex } : null,
-    }));
+    });
   }
 
   /** What a history entry needs to open this session again as it is now (blob ids, the mask). */

@@ -152,26 +152,33 @@ export class OutpaintTab {
   }
 
   /** A picture's PNG kept once in the browser; the step refers to it by id. */
-  async keepBlob(op, blob) {
+  keepBlob(op, blob) {
     op.blob = blob;
-    try {
-      op.blobId = await this.app.sessions.putBlob(blob);
-    } catch (e) {
+    op.kept = this.app.sessions.putBlob(blob).then((id) => {
+      op.blobId = id;
+    }, (e) => {
       this.app.storageFailed(e, "This step of the canvas is not saved");
-    }
-    return op;
+    });
+    return op.kept;
   }
 
   // ------------------------------------------------------------------ the saved session
   persist() {
-    this.app.sessions.save(SESSION, async () => ({
+    this.app.sessions.save(SESSION, async () => {
+      await Promise.all(this.ops.map((op) => op.kept));
+      return this.sessionRecord();
+    });
+  }
+
+  sessionRecord() {
+    return ({
       ops: this.ops.map(savedOp),
       k: this.k,
       frame: { ...this.frame },
       prompt: this.prompt.value,
       candidates: this.candidates && this.candidateEntry
         ? { entryId: this.candidateEntry.id, index: this.candidateIndex, frame: this.candidateFrame } : null,
-    }));
+    });
   }
 
   /** Steps as saved -> steps with their pictures decoded (a step whose picture is gone has none). */
@@ -208,7 +215,8 @@ export class OutpaintTab {
   }
 
   /** What a history entry needs to open the canvas again as it is now. */
-  restorePoint() {
+  async restorePoint() {
+    await Promise.all(this.ops.map((op) => op.kept)); // every picture stored, so every step has its blob id
     return { ops: this.ops.slice(0, this.k).map(savedOp), frame: { ...this.frame } };
   }
 
@@ -603,7 +611,7 @@ export class OutpaintTab {
       || f.x + size > this.origin.x + this.world.width || f.y + size > this.origin.y + this.world.height;
     const { n } = this.app.settings;
     const sent = await canvasToBlob(crop);
-    const restore = this.restorePoint();
+    const restore = await this.restorePoint();
     this.candidateFrame = f; // shown while generating, so the frame stays where it was
     this.render();
     const images = await this.app.run(this.status, `${outpaint ? "Outpainting" : "Filling the erased area"}: ${n} candidate${n > 1 ? "s" : ""}`,
@@ -643,9 +651,9 @@ export class OutpaintTab {
     const op = { type: "fill", x: f.x, y: f.y, size: f.size, image: this.candidates[this.candidateIndex] };
     const blob = this.candidateBlobs[this.candidateIndex];
     this.dropCandidates();
+    this.keepBlob(op, blob); // the session's save waits for it
     this.commit(op);
-    await this.keepBlob(op, blob);
-    this.persist();
+    await op.kept;
   }
 
   dropCandidates() {
@@ -672,7 +680,7 @@ export class OutpaintTab {
     if (!this.world) return;
     const blob = await canvasToBlob(this.world);
     await this.app.history.add({ kind: "canvas", prompt: this.prompt.value.trim(), size: Math.max(this.world.width, this.world.height),
-      width: this.world.width, height: this.world.height, images: [blob], restore: this.restorePoint() });
+      width: this.world.width, height: this.world.height, images: [blob], restore: await this.restorePoint() });
     this.app.message({ kind: "info", title: "Kept in the history.", text: `The ${this.world.width}×${this.world.height} canvas; click its entry to open it again.` });
   }
 
