@@ -21,10 +21,17 @@ from unclip.server.engine import UnclipEngine
 from unclip.server.settings import ServerSettings
 
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     # few processes: 2 shared cores
-    "--renderer-process-limit=1", "--disable-extensions",
+    "--renderer-process-limit=1",
+    "--disable-extensions",
     "--disable-features=Translate,MediaRouter,OptimizationHints",
 ]
 VIEWPORT = {"width": 1280, "height": 800}
@@ -38,8 +45,13 @@ if (!localStorage.getItem("unclip.settings"))
 
 
 def chromium_path() -> str | None:
-    for candidate in (os.environ.get("UNCLIP_CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium",
-                      shutil.which("chromium-browser"), shutil.which("google-chrome")):
+    for candidate in (
+        os.environ.get("UNCLIP_CHROMIUM"),
+        shutil.which("chromium"),
+        "/usr/bin/chromium",
+        shutil.which("chromium-browser"),
+        shutil.which("google-chrome"),
+    ):
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -78,8 +90,16 @@ class RecordingEngine:
         return getattr(self.inner, name)
 
     def edit(self, image, mask, prompt, n, size, outpaint=False):  # type: ignore[no-untyped-def]
-        self.edits.append({"image": image.copy(), "mask": mask, "prompt": prompt, "n": n, "size": size,
-                           "outpaint": outpaint})
+        self.edits.append(
+            {
+                "image": image.copy(),
+                "mask": mask,
+                "prompt": prompt,
+                "n": n,
+                "size": size,
+                "outpaint": outpaint,
+            }
+        )
         return self.inner.edit(image, mask, prompt, n, size, outpaint=outpaint)
 
 
@@ -94,8 +114,13 @@ def editor_engine():
 
 
 def _server(engine: Any, tmp_path_factory: Any, **overrides: Any) -> LiveServer:
-    settings = ServerSettings(steps_preset=FASTEST, data_dir=str(tmp_path_factory.mktemp("data")),
-                              default_size="256x256", waive_checks=WAIVE, **overrides)
+    settings = ServerSettings(
+        steps_preset=FASTEST,
+        data_dir=str(tmp_path_factory.mktemp("data")),
+        default_size="256x256",
+        waive_checks=WAIVE,
+        **overrides,
+    )
     return LiveServer(settings, engine, FROM_SETTINGS).start()
 
 

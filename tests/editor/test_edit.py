@@ -29,8 +29,9 @@ def _has_mask(page) -> bool:
     return page.evaluate("unclipEditor.tabs.edit.hasMask()")
 
 
-def test_upload_erase_generate_keep_preserves_unerased_pixels(new_page, editor_server, editor_engine, shot,
-                                                             tmp_path):
+def test_upload_erase_generate_keep_preserves_unerased_pixels(
+    new_page, editor_server, editor_engine, shot, tmp_path
+):
     source = photo("chelsea", 256)
     path = save_png(source, tmp_path / "chelsea.png")
     page = new_page(editor_server)
@@ -71,7 +72,12 @@ def test_upload_erase_generate_keep_preserves_unerased_pixels(new_page, editor_s
     expect(page.locator("#edit-candidate-list .thumb-button")).to_have_count(4)
     (call,) = editor_engine.edits[calls:]  # what the server received from the browser
     assert (call["prompt"], call["n"], call["size"], call["mask"], call["outpaint"]) == (
-        "a cat wearing a red hat", 4, 256, None, False)
+        "a cat wearing a red hat",
+        4,
+        256,
+        None,
+        False,
+    )
     assert call["image"].mode == "RGBA" and call["image"].size == (256, 256)
     sent = np.asarray(call["image"])
     erased = sent[..., 3] == 0
@@ -101,7 +107,11 @@ def test_upload_erase_generate_keep_preserves_unerased_pixels(new_page, editor_s
     assert not np.array_equal(result[erased][:, :3], source[erased])  # inside: generated
     # the download is the server's PNG itself: its C2PA manifest validates and says an input was edited
     report = verify_bytes(download_bytes(page, lambda: page.click("#edit-download")))
-    assert report.manifest.state == "valid" and report.manifest.operation == "edit" and report.manifest.inputs == 1
+    assert (
+        report.manifest.state == "valid"
+        and report.manifest.operation == "edit"
+        and report.manifest.inputs == 1
+    )
     # (only the regenerated pixels carry the watermark: the kept ones are the user's, exactly, so a stroke
     # this small is not enough to read it back; the manifest is what marks a small edit)
 

@@ -22,9 +22,11 @@ def test_policy_refusals_show_the_message(new_page, editor_server, shot, tmp_pat
     message = page.locator("#message")
     expect(message).to_be_visible()
     expect(message).to_have_attribute("data-kind", "policy")
-    expect(page.locator("#message-title")).to_have_text("Refused by the content policy.")
+    # the banner names what the check found (the server's x-unclip-refusal-category header)
+    expect(page.locator("#message-title")).to_have_text("Refused by the content policy (sexual).")
     expect(page.locator("#message-text")).to_contain_text(
-        "Your request was rejected as a result of our safety system. Your prompt may contain text")
+        "Your request was rejected as a result of our safety system. Your prompt may contain text"
+    )
     expect(page.locator("#gen-submit")).to_be_enabled()
     expect(page.locator("#gen-empty")).to_be_visible()  # no images, nothing in the history
     expect(page.locator("#history-list .history-entry")).to_have_count(0)
@@ -48,6 +50,9 @@ def test_policy_refusals_show_the_message(new_page, editor_server, shot, tmp_pat
     expect(message).to_be_visible()
     expect(message).to_have_attribute("data-kind", "policy")
     expect(page.locator("#message-text")).to_contain_text("The uploaded image may contain content")
+    expect(page.locator("#message-title")).to_have_text(
+        re.compile(r"^Refused by the content policy \(\w+\)\.$")
+    )
     expect(page.locator("#edit-candidates")).to_be_hidden()
 
 
@@ -69,8 +74,12 @@ def test_busy_state_and_cancel(new_page, editor_server, shot):
 def test_api_key_is_asked_stored_and_sent(new_page, keyed_server, shot):
     page = new_page(keyed_server)
     sent = []
-    page.on("request", lambda r: sent.append(r.headers.get("authorization"))
-            if r.url.endswith("/v1/images/generations") else None)
+    page.on(
+        "request",
+        lambda r: (
+            sent.append(r.headers.get("authorization")) if r.url.endswith("/v1/images/generations") else None
+        ),
+    )
     dialog = page.locator("#key-dialog")
     expect(dialog).to_be_visible()  # asked at start: /health says the server needs a key
     expect(page.locator("#key-reason")).to_contain_text("needs an API key")
@@ -122,3 +131,33 @@ def test_the_header_shows_waived_safety_checks(new_page, editor_server):
     expect(info).to_contain_text("content policy on · WAIVED: nudity")
     expect(info).to_have_class(re.compile(r"\bbad\b"))
     expect(info).to_have_attribute("title", re.compile(r"nudity: WAIVED: nudenet not installed"))
+
+
+def test_status_line_follows_the_server(new_page, editor_engine, tmp_path_factory):
+    """/health is read again every few seconds: a server that stops is reported as unreachable."""
+    from .conftest import INIT_SCRIPT, _server
+
+    server = _server(editor_engine, tmp_path_factory)
+    try:
+        page = new_page(server, INIT_SCRIPT + "window.UNCLIP_HEALTH_EVERY_MS = 300;")
+        info = page.locator("#server-info")
+        expect(info).to_contain_text("up to 1024px · content policy")
+        assert page.evaluate("unclipEditor.settings.size") == 256  # the tests' own setting, kept
+        assert page.evaluate("unclipEditor.health.recommended_size") == 256  # a CPU server
+    finally:
+        server.stop()
+    expect(info).to_have_text("server unreachable")
+    expect(info).to_have_class(re.compile(r"\bbad\b"))
+    expect(page.locator("#message-title")).to_have_text("The server is unreachable.")
+
+
+def test_settings_start_at_the_recommended_size_and_ask_no_key_without_keys(new_page, editor_server):
+    page = new_page(editor_server, init_script="")  # no saved settings: the server's recommendation
+    assert page.evaluate("unclipEditor.settings.size") == 256
+    page.click("#settings-button")
+    expect(page.locator("#set-size option:checked")).to_have_text(re.compile(r"^256×256 \(recommended\)"))
+    expect(page.locator("#set-size-note")).to_contain_text("recommended for this server (cpu)")
+    page.select_option("#set-size", "1024")
+    expect(page.locator("#set-size-note")).to_have_text("not timed on this server yet")  # no 1024 px job ran
+    expect(page.locator("#set-key-field")).to_be_hidden()  # this server needs no key
+    page.click("#settings-cancel")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import PLAYWRIGHT_MISSING
 from unclip.provenance import verify_bytes
 
+from .conftest import PLAYWRIGHT_MISSING
 from .helpers import all_images_loaded, download, download_bytes, wait_js
 
 expect = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING).expect
@@ -45,7 +45,9 @@ def test_prompt_makes_four_images_open_download_vary_and_history(new_page, edito
     pixels, name = download(page, lambda: card.locator("button[data-action=Download]").click())
     assert pixels.shape == (256, 256, 4) and name.endswith(".png") and "red-apple" in name
     report = verify_bytes(download_bytes(page, lambda: card.locator("button[data-action=Download]").click()))
-    assert report.manifest.state == "valid" and report.manifest.operation == "generate"  # the server's own PNG
+    assert (
+        report.manifest.state == "valid" and report.manifest.operation == "generate"
+    )  # the server's own PNG
     assert report.watermark is not None and report.watermark.present
 
     # the settings change n: variations of one result, two of them

@@ -38,7 +38,8 @@ def _generate_and_accept(page, editor_engine, pick: int) -> None:
 
 
 def test_frame_over_the_edge_grows_the_canvas_and_keeps_the_picture(
-        new_page, editor_server, editor_engine, shot, tmp_path):
+    new_page, editor_server, editor_engine, shot, tmp_path
+):
     source = photo("coffee", 256)
     path = save_png(source, tmp_path / "coffee.png")
     page = new_page(editor_server)
@@ -81,12 +82,12 @@ def test_frame_over_the_edge_grows_the_canvas_and_keeps_the_picture(
     canvas, name = download(page, lambda: page.click("#op-export"))
     assert name.endswith(".png") and canvas.shape == (384, 640, 4)
     ox, oy = 192, 64  # where the picture's top-left is in the export
-    assert (canvas[oy:oy + 256, ox:ox + 256, 3] == 255).all()
-    assert np.array_equal(canvas[oy:oy + 256, ox:ox + 256, :3], source)  # original pixels unchanged
-    assert (canvas[oy + 64:oy + 320, ox + 192:ox + 448, 3] == 255).all()  # first frame: filled
+    assert (canvas[oy : oy + 256, ox : ox + 256, 3] == 255).all()
+    assert np.array_equal(canvas[oy : oy + 256, ox : ox + 256, :3], source)  # original pixels unchanged
+    assert (canvas[oy + 64 : oy + 320, ox + 192 : ox + 448, 3] == 255).all()  # first frame: filled
     assert (canvas[0:256, 0:256, 3] == 255).all()  # second frame: filled
     assert (canvas[0:50, 300:640, 3] == 0).all()  # outside picture and frames: still empty
-    assert not np.array_equal(canvas[oy + 64:oy + 320, ox + 256:ox + 448, :3], 0)
+    assert not np.array_equal(canvas[oy + 64 : oy + 320, ox + 256 : ox + 448, :3], 0)
 
     # undo / redo the last fill
     page.keyboard.press("Control+z")

@@ -50,6 +50,10 @@ class UnclipEngine:
         self.description = description
 
     @property
+    def device(self) -> str:
+        return str(getattr(self.pipe, "device", "cpu"))
+
+    @property
     def max_size(self) -> int:
         return int(self.pipe.max_size)
 

@@ -147,6 +147,8 @@ class ContentGuard:
         )
         err = content_policy(stage)
         err.refusal = {"stage": stage, "category": category, "score": round(float(score), 4)}  # type: ignore[attr-defined]
+        # the body is OpenAI's; this header lets the editor name what the check found
+        err.headers["x-unclip-refusal-category"] = category
         return err
 
     def _judge(self, decision: Any, stage: str, request_id: str) -> APIError | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +83,7 @@ class BatchExecutor:
 
     def _run(self, jobs: list[Job]) -> list[Any]:
         kind = jobs[0].kind
+        started = time.monotonic()
         if kind == "generate":
             prompts = [job.payload.prompt for job in jobs for _ in range(job.n)]
             images = self.engine.generate(prompts, jobs[0].payload.size)
@@ -99,7 +101,9 @@ class BatchExecutor:
                 images = self.engine.vary(w.image, job.n, w.size)
             _check_count(images, job.n)
             out = [images]
-        self.metrics.images.labels(kind).inc(sum(len(x) for x in out))
+        count = sum(len(x) for x in out)
+        self.metrics.images.labels(kind).inc(count)
+        self.metrics.size_times.record(jobs[0].payload.size, count, time.monotonic() - started)
         return out
 
     def _error(self, e: Exception, job: Job) -> Exception:

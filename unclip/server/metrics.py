@@ -11,6 +11,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from unclip.server.timing import SizeTimes
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 60, 120, 300)
 BATCH_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64)
 
@@ -63,6 +65,7 @@ class Metrics:
         self.stored_bytes = Gauge(
             "unclip_stored_bytes", "bytes of PNG files kept for url results", registry=r
         )
+        self.size_times = SizeTimes()  # model seconds per image by size, for /health and the editor
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -37,6 +37,7 @@ from unclip.server.schemas import (
     ModelList,
 )
 from unclip.server.storage import StorageFull
+from unclip.server.timing import recommended_size
 from unclip.server.uploads import check_header, decode_png, encode_png, require_square, with_alpha
 from unclip.server.validation import (
     Common,
@@ -196,6 +197,7 @@ async def image_file(request: Request, name: str) -> Response:
 @router.get("/health", summary="Liveness and readiness (503 while shutting down)")
 async def health(request: Request) -> JSONResponse:
     s = srv(request)
+    device = getattr(s.engine, "device", None)
     body = {
         "status": "draining" if s.draining else "ok",
         "model": s.settings.model_id,
@@ -206,6 +208,10 @@ async def health(request: Request) -> JSONResponse:
         "safety_checks": s.guard.checks,  # per check: "on", "off (policy)", "WAIVED: <what is missing>"
         "safety_waived": s.guard.waived,
         "auth": s.keys.enabled,
+        # for the editor: where to start, and what each size has cost here (null until a job of that size ran)
+        "device": device,
+        "recommended_size": recommended_size(device, s.engine.max_size),
+        "sizes": s.metrics.size_times.report(s.engine.max_size),
     }
     return JSONResponse(body, status_code=503 if s.draining else 200)
 

@@ -63,7 +63,10 @@ async function request(path, init = {}) {
   if (!response.ok) {
     const error = body && typeof body.error === "object" ? body.error
       : { message: `The server answered HTTP ${response.status}${text ? ": " + text.slice(0, 300) : "."}` };
-    throw new ApiError(response.status, error);
+    const failure = new ApiError(response.status, error);
+    // unclip's header on a content policy refusal: what the check found (the body stays OpenAI's)
+    failure.refusal = response.headers.get("x-unclip-refusal-category");
+    throw failure;
   }
   return body;
 }
@@ -82,7 +85,7 @@ async function images(body) {
 const sizeLabel = (size) => `${size}x${size}`;
 
 export async function health() {
-  const response = await fetch("health");
+  const response = await fetch("health", { cache: "no-store" });
   const body = await response.json().catch(() => null);
   if (!body) throw new ApiError(response.status, { message: `GET /health answered HTTP ${response.status}.` });
   return body;

@@ -1,4 +1,5 @@
 // The crop dialog: choose a square region of any image; the result is a canvas of outSize x outSize.
+// `outSize` is a number, or a function of the chosen square's side (so a small crop is not blown up).
 
 import { $, clamp, newCanvas } from "./util.js";
 
@@ -8,6 +9,7 @@ export function cropToSquare(source, outSize) {
   const dialog = $("#crop-dialog");
   const canvas = $("#crop-canvas");
   const ctx = canvas.getContext("2d");
+  const sizeOf = typeof outSize === "function" ? outSize : () => outSize;
   const w = source.width;
   const h = source.height;
   const maxW = Math.min(560, window.innerWidth - 80);
@@ -38,7 +40,7 @@ export function cropToSquare(source, outSize) {
     ctx.strokeRect(x + 1, y + 1, s - 2, s - 2);
     ctx.fillStyle = "#fff";
     for (const [cx, cy] of corners(x, y, s)) ctx.fillRect(cx - 5, cy - 5, 10, 10);
-    info.textContent = `${w}×${h} image; square of ${sel.side}×${sel.side} at ${sel.x},${sel.y} → ${outSize}×${outSize}`;
+    info.textContent = `${w}×${h} image; square of ${sel.side}×${sel.side} at ${sel.x},${sel.y} → ${sizeOf(sel.side)}×${sizeOf(sel.side)}`;
   }
 
   const corners = (x, y, s) => [[x, y], [x + s, y], [x, y + s], [x + s, y + s]];
@@ -119,12 +121,13 @@ export function cropToSquare(source, outSize) {
       $("#crop-cancel").onclick = null;
       if (dialog.open) dialog.close();
       if (!ok) return resolve(null);
-      const out = newCanvas(outSize, outSize);
+      const side = sizeOf(sel.side);
+      const out = newCanvas(side, side);
       const octx = out.getContext("2d");
       // a square of exactly outSize px is copied pixel for pixel; anything else is resampled
-      octx.imageSmoothingEnabled = sel.side !== outSize;
+      octx.imageSmoothingEnabled = sel.side !== side;
       octx.imageSmoothingQuality = "high";
-      octx.drawImage(source, sel.x, sel.y, sel.side, sel.side, 0, 0, outSize, outSize);
+      octx.drawImage(source, sel.x, sel.y, sel.side, sel.side, 0, 0, side, side);
       resolve(out);
     };
     $("#crop-ok").onclick = () => finish(true);

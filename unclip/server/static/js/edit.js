@@ -3,6 +3,9 @@
 // State: `image` (a canvas, never changed once made: a new picture is a new canvas) and `mask` (a canvas
 // of the same size, opaque where erased). The request's image is the picture with every erased pixel
 // made fully transparent; all other pixels are sent exactly as they are, and the server keeps them.
+//
+// The session (versions, the current one, the mask, candidates being chosen, the prompt) is saved in
+// IndexedDB as it changes (sessions.js) and comes back after a reload.
 
 import * as api from "./api.js";
 import { cropToSquare } from "./crop.js";
@@ -12,6 +15,7 @@ import {
 
 const UNDO_LIMIT = 40;
 const SIZES = [256, 512, 1024];
+const SESSION = "edit";
 
 export class EditTab {
   constructor(app) {
@@ -27,8 +31,9 @@ export class EditTab {
     this.mask = null;
     this.undoStack = [];
     this.redoStack = [];
-    this.versions = []; // [{canvas, thumb, label}]: every picture this tab has had
-    this.candidates = null; // [{canvas, url}]
+    this.versions = []; // [{canvas, thumb, label, blob, blobId}]: every picture this tab has had
+    this.candidates = null; // [{canvas, url, blob}]
+    this.candidateEntry = null; // the history entry the candidates belong to
     this.candidateIndex = 0;
     this.cursor = null;
     this.stroke = null;
@@ -75,8 +80,16 @@ export class EditTab {
       this.app.message({ kind: "error", title: "Could not open the image.", text: e.message });
       return;
     }
-    const cropped = await cropToSquare(source, this.app.settings.size);
-    if (cropped) this.setPicture(cropped, "Upload");
+    const cropped = await cropToSquare(source, (side) => this.sizeFor(side));
+    if (cropped) await this.setPicture(cropped, "Upload");
+  }
+
+  /** The size a square crop of `side` px is edited at: the Settings size, but never larger than the crop
+   *  itself (a 512 px photo stays 512, not blown up to 1024) nor than the server makes; at least 256. */
+  sizeFor(side) {
+    const fits = SIZES.filter((s) => s <= Math.min(this.app.settings.size, this.app.maxSize));
+    const notLarger = fits.filter((s) => s <= side);
+    return notLarger.length ? notLarger[notLarger.length - 1] : fits[0] || SIZES[0];
   }
 
   /** A result from another tab: square already, edited at its own size. */
@@ -85,35 +98,145 @@ export class EditTab {
     const canvas = await blobToCanvas(blob);
     this.app.switchTab("edit");
     if (canvas.width !== canvas.height || !SIZES.includes(canvas.width)) {
-      const cropped = await cropToSquare(canvas, this.app.settings.size);
+      const cropped = await cropToSquare(canvas, (side) => this.sizeFor(side));
       if (!cropped) return;
-      this.setPicture(cropped, "Import");
+      await this.setPicture(cropped, "Import");
     } else {
       this.serverBytes.set(canvas, blob); // unchanged: its download is the server's own PNG
-      this.setPicture(canvas, "Import");
+      await this.setPicture(canvas, "Import");
     }
     if (prompt && !this.prompt.value) this.prompt.value = prompt;
   }
 
-  setPicture(canvas, label) {
+  async setPicture(canvas, label) {
     if (this.image) this.pushUndo();
     this.image = canvas;
     this.mask = newCanvas(canvas.width, canvas.height);
     this.dropCandidates();
-    this.addVersion(canvas, label);
     this.canvas.width = canvas.width;
     this.canvas.height = canvas.height;
+    const version = this.addVersion(canvas, label, this.serverBytes.get(canvas) || await canvasToBlob(canvas));
     this.render();
     this.updateButtons();
+    this.persist(); // the save waits for the picture to be stored
+    await this.keepBlob(version);
   }
 
-  addVersion(canvas, label) {
+  addVersion(canvas, label, blob, blobId = null) {
     const thumb = newCanvas(120, 120);
     const ctx = thumb.getContext("2d");
     ctx.imageSmoothingQuality = "high";
     ctx.drawImage(canvas, 0, 0, 120, 120);
-    this.versions.push({ canvas, thumb, label });
+    const version = { canvas, thumb, label, blob, blobId };
+    this.versions.push(version);
     this.renderVersions();
+    return version;
+  }
+
+  /** Store a version's picture once (its id is what the session and history entries refer to). */
+  keepBlob(version) {
+    if (version.blobId != null) return Promise.resolve(version.blobId);
+    version.kept ||= this.app.sessions.putBlob(version.blob).then((id) => {
+      version.blobId = id;
+      return id;
+    }, (e) => {
+      this.app.storageFailed(e, "This version is not saved");
+      return null;
+    });
+    return version.kept;
+  }
+
+  currentVersion() {
+    return this.versions.findIndex((v) => v.canvas === this.image);
+  }
+
+  // ------------------------------------------------------------------ the saved session
+  /** Save the session soon (after any change). */
+  persist() {
+    this.app.sessions.save(SESSION, async () => {
+      await Promise.all(this.versions.map((v) => this.keepBlob(v)));
+      return this.sessionRecord();
+    });
+  }
+
+  async sessionRecord() {
+    return ({
+      versions: this.versions.filter((v) => v.blobId != null).map((v) => ({ blobId: v.blobId, label: v.label })),
+      current: this.currentVersion(),
+      mask: this.hasMask() ? await canvasToBlob(this.mask) : null,
+      prompt: this.prompt.value,
+      candidates: this.candidates && this.candidateEntry ? { entryId: this.candidateEntry.id, index: this.candidateIndex } : null,
+    });
+  }
+
+  /** What a history entry needs to open this session again as it is now (blob ids, the mask). */
+  async restorePoint() {
+    await Promise.all(this.versions.map((v) => this.keepBlob(v)));
+    return {
+      versions: this.versions.map((v) => ({ blobId: v.blobId, label: v.label })),
+      current: this.currentVersion(),
+      mask: this.hasMask() ? await canvasToBlob(this.mask) : null,
+    };
+  }
+
+  /** Bring back the saved session (at start). */
+  async restoreSession() {
+    const saved = await this.app.sessions.load(SESSION);
+    if (!saved?.versions?.length) return false;
+    await this.open(saved, saved.candidates ? this.app.history.byId(saved.candidates.entryId) : null,
+      saved.candidates?.index || 0);
+    if (saved.prompt) this.prompt.value = saved.prompt;
+    return true;
+  }
+
+  /** Open {versions: [{blobId, label}], current, mask} (a saved session or a history entry's restore
+   *  point), with `entry`'s images as candidates to choose from. When the versions are those this tab
+   *  already has (the same session), it goes to that version (undoable); otherwise the tab is replaced. */
+  async open(point, entry = null, index = 0) {
+    const ids = point.versions.map((v) => v.blobId);
+    const same = ids.length <= this.versions.length && ids.every((id, i) => this.versions[i].blobId === id);
+    if (same) {
+      this.dropCandidates();
+      if (this.image) this.pushUndo();
+      this.image = this.versions[point.current >= 0 ? point.current : ids.length - 1].canvas;
+    } else {
+      const versions = [];
+      for (const v of point.versions) {
+        const blob = await this.app.sessions.getBlob(v.blobId);
+        if (blob) versions.push({ ...v, blob, canvas: await blobToCanvas(blob) });
+      }
+      if (!versions.length) return false;
+      this.dropCandidates();
+      this.versions = [];
+      this.undoStack = [];
+      this.redoStack = [];
+      for (const v of versions) {
+        this.addVersion(v.canvas, v.label, v.blob, v.blobId);
+        this.serverBytes.set(v.canvas, v.blob);
+      }
+      this.image = this.versions[clamp(point.current, 0, versions.length - 1)]?.canvas || this.versions.at(-1).canvas;
+    }
+    this.mask = point.mask ? await blobToCanvas(point.mask) : newCanvas(this.image.width, this.image.height);
+    this.canvas.width = this.canvas.height = this.image.width;
+    this.renderVersions();
+    if (entry) await this.showCandidates(entry, index);
+    else this.renderCandidates();
+    this.persist();
+    return true;
+  }
+
+  /** A history entry of this tab, clicked. */
+  async openEntry(entry) {
+    if (this.app.busy) return;
+    this.app.switchTab("edit");
+    if (!entry.restore) { // an entry from before sessions were kept: its request's picture, as sent
+      await this.setPicture(await blobToCanvas(entry.source), "From history");
+      await this.showCandidates(entry, 0);
+    } else {
+      await this.open(entry.restore, entry, 0);
+    }
+    if (entry.prompt) this.prompt.value = entry.prompt;
+    this.persist();
   }
 
   renderVersions() {
@@ -142,6 +265,7 @@ export class EditTab {
     this.render();
     this.renderVersions();
     this.updateButtons();
+    this.persist();
   }
 
   // ------------------------------------------------------------------ undo / redo
@@ -163,6 +287,7 @@ export class EditTab {
     this.render();
     this.renderVersions();
     this.updateButtons();
+    this.persist();
   }
 
   undo() {
@@ -183,6 +308,7 @@ export class EditTab {
     this.mask = newCanvas(this.image.width, this.image.height);
     this.render();
     this.updateButtons();
+    this.persist();
   }
 
   hasMask() {
@@ -241,6 +367,7 @@ export class EditTab {
     if (!this.stroke) return;
     this.stroke = null;
     this.updateButtons();
+    this.persist();
   }
 
   paint(from, to) {
@@ -302,6 +429,7 @@ export class EditTab {
     $("#edit-redo").disabled = busy || picking || !this.redoStack.length;
     $("#edit-clear-mask").disabled = busy || picking || !this.image;
     $("#edit-download").disabled = !this.image;
+    $("#edit-download").textContent = picking ? "Download result" : "Download PNG";
     $("#edit-submit").disabled = busy || picking || !this.image;
     $("#edit-keep").disabled = busy;
     $("#edit-discard").disabled = busy;
@@ -347,18 +475,27 @@ export class EditTab {
     }
     const { n } = this.app.settings;
     const sent = await canvasToBlob(canvas);
+    const restore = await this.restorePoint();
     const images = await this.app.run(this.status, `Editing: ${n} candidate${n > 1 ? "s" : ""}`,
       (signal) => api.edit({ image: sent, prompt, n, size }, signal));
     if (!images) return;
-    this.app.history.add({ kind: "edit", prompt, size, images, source: sent });
+    const entry = await this.app.history.add({ kind: "edit", prompt, size, images, source: sent, restore });
+    await this.showCandidates(entry, 0);
+    this.persist();
+  }
+
+  /** Show a history entry's images as the candidates to choose from. */
+  async showCandidates(entry, index) {
     const candidates = [];
-    for (const blob of images) {
+    for (const blob of entry.images) {
       const canvas = await blobToCanvas(blob);
       this.serverBytes.set(canvas, blob);
-      candidates.push({ canvas, url: URL.createObjectURL(blob) });
+      candidates.push({ canvas, blob, url: URL.createObjectURL(blob) });
     }
+    this.dropCandidates();
     this.candidates = candidates;
-    this.candidateIndex = 0;
+    this.candidateEntry = entry;
+    this.candidateIndex = clamp(index, 0, candidates.length - 1);
     this.renderCandidates();
   }
 
@@ -382,31 +519,42 @@ export class EditTab {
     if (!this.candidates) return;
     this.candidateIndex = (index + this.candidates.length) % this.candidates.length;
     this.renderCandidates();
+    this.persist();
   }
 
-  keep() {
+  async keep() {
     if (!this.candidates || this.app.busy) return;
     const chosen = this.candidates[this.candidateIndex].canvas;
     this.dropCandidates();
-    this.setPicture(chosen, "Edit");
+    await this.setPicture(chosen, "Edit");
   }
 
   discard() {
     this.dropCandidates();
     this.render();
     this.updateButtons();
+    this.persist();
   }
 
   dropCandidates() {
     if (this.candidates) for (const c of this.candidates) URL.revokeObjectURL(c.url);
     this.candidates = null;
+    this.candidateEntry = null;
     this.renderCandidates();
   }
 
+  /** Exactly the picture on screen: the candidate shown (the server's PNG), or the current version. */
   async download() {
     if (!this.image) return;
-    const blob = this.serverBytes.get(this.image) || await canvasToBlob(this.image);
-    downloadBlob(blob, fileName(this.prompt.value.trim() || "edit", `v${this.versions.length}`));
+    const name = this.prompt.value.trim() || "edit";
+    if (this.candidates) {
+      const c = this.candidates[this.candidateIndex];
+      downloadBlob(c.blob, fileName(name, `result-${this.candidateIndex + 1}`));
+      return;
+    }
+    const index = this.currentVersion();
+    const blob = this.serverBytes.get(this.image) || this.versions[index]?.blob || await canvasToBlob(this.image);
+    downloadBlob(blob, fileName(name, `v${index + 1}`));
   }
 
   // ------------------------------------------------------------------ keys and drops
@@ -437,6 +585,9 @@ export class EditTab {
       stage.classList.remove("over");
       const file = e.dataTransfer?.files?.[0];
       if (file && !this.candidates) this.upload(file);
+    });
+    this.prompt.addEventListener("change", () => {
+      if (this.image) this.persist();
     });
   }
 }

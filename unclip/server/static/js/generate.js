@@ -105,7 +105,7 @@ export class GenerateTab {
 
   actions(entry, blob, name) {
     return [
-      { label: "Download", onclick: () => downloadBlob(blob, name) },
+      { label: "Download", onclick: () => downloadBlob(blob, name), keepOpen: true },
       { label: "Variations", onclick: () => this.vary(blob, entry.prompt) },
       { label: "Edit", onclick: () => this.app.tabs.edit.loadResult(blob, entry.prompt) },
       { label: "Outpaint", onclick: () => this.app.tabs.outpaint.loadResult(blob, entry.prompt) },

@@ -1,20 +1,25 @@
-// The Outpaint tab: an infinite, pannable and zoomable canvas with a square generation frame.
+// The Canvas tab (DALL-E 2's editor): an infinite, pannable and zoomable canvas where uploads, the
+// eraser and a square generation frame work together. A picture can be extended (the frame partly over
+// empty canvas), edited (erase inside it, put the frame over the erased part) and extended again.
 //
-// The picture lives in `world` (a canvas) whose top-left is at `origin` in world pixels; it grows to the
-// bounding box of everything generated. Generating sends the frame's crop of the world, empty pixels fully
+// The canvas is a list of steps (canvas-ops.js: place, fill, erase, clear); `k` of them are applied.
+// Undo/redo move `k` through every kind of step. Generating sends the frame's crop, empty pixels fully
 // transparent, to /v1/images/edits; an accepted candidate only fills pixels that were empty, so every
-// pixel already on the canvas keeps its exact value.
+// pixel already on the canvas keeps its exact value. The steps (pictures by blob id), the frame and any
+// candidates being chosen are saved in IndexedDB (sessions.js) and come back after a reload.
 
 import * as api from "./api.js";
+import { EMPTY, apply, grownBounds, savedOp } from "./canvas-ops.js";
 import {
   $, autoGrow, blobToCanvas, canvasToBlob, clamp, ctx2d, downloadBlob, fileName, newCanvas, submitOnEnter,
 } from "./util.js";
 
-const UNDO_LIMIT = 30;
+const SNAPSHOTS = 30; // canvases kept for undo; older states are replayed from the steps
 const MAX_SIDE = 16384;
 const MAX_PIXELS = 12000 * 12000;
 const MIN_SCALE = 0.05;
 const MAX_SCALE = 8;
+const SESSION = "canvas";
 
 export class OutpaintTab {
   constructor(app) {
@@ -24,17 +29,22 @@ export class OutpaintTab {
     this.ctx = this.canvas.getContext("2d");
     this.prompt = $("#op-prompt");
     this.status = $("#op-status");
+    this.ops = []; // every step, including undone ones (redo)
+    this.k = 0; // steps applied
+    this.snaps = new Map([[0, EMPTY]]); // k -> state
     this.world = null;
     this.origin = { x: 0, y: 0 };
     this.frame = { x: 0, y: 0 };
     this.view = { cx: 128, cy: 128, scale: 1 };
-    this.candidates = null;
+    this.tool = "frame"; // or "erase"
+    this.brush = Number(localStorage.getItem("unclip.canvasBrush")) || 32; // on-screen diameter, CSS px
+    this.candidates = null; // [canvas]
+    this.candidateBlobs = null; // [Blob]: the server's PNGs
+    this.candidateEntry = null;
     this.candidateIndex = 0;
     this.candidateFrame = null;
-    this.undoStack = [];
-    this.redoStack = [];
     this.drag = null;
-    this.fills = 0; // accepted fills this session (the hint goes once the user has seen it work)
+    this.cursor = null;
     autoGrow(this.prompt);
     submitOnEnter(this.prompt);
 
@@ -49,6 +59,11 @@ export class OutpaintTab {
     $("#op-undo").addEventListener("click", () => this.undo());
     $("#op-redo").addEventListener("click", () => this.redo());
     $("#op-export").addEventListener("click", () => this.exportPng());
+    $("#op-keep").addEventListener("click", () => this.keepInHistory());
+    $("#op-new").addEventListener("click", () => this.newCanvas());
+    $("#op-tool-frame").addEventListener("click", () => this.setTool("frame"));
+    $("#op-tool-erase").addEventListener("click", () => this.setTool("erase"));
+    $("#op-brush").addEventListener("input", (e) => this.setBrush(Number(e.target.value)));
     $("#op-prev").addEventListener("click", () => this.pick(this.candidateIndex - 1));
     $("#op-next").addEventListener("click", () => this.pick(this.candidateIndex + 1));
     $("#op-accept").addEventListener("click", () => this.accept());
@@ -57,12 +72,19 @@ export class OutpaintTab {
       e.preventDefault();
       this.generate();
     });
+    this.prompt.addEventListener("change", () => this.persist());
     this.canvas.addEventListener("pointerdown", (e) => this.pointerDown(e));
     this.canvas.addEventListener("pointermove", (e) => this.pointerMove(e));
     this.canvas.addEventListener("pointerup", () => this.pointerUp());
     this.canvas.addEventListener("pointercancel", () => this.pointerUp());
+    this.canvas.addEventListener("pointerleave", () => {
+      this.cursor = null;
+      this.render();
+    });
     this.canvas.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
     new ResizeObserver(() => this.render()).observe(this.viewport);
+    this.setBrush(this.brush);
+    this.setTool("frame");
     this.updateButtons();
   }
 
@@ -76,22 +98,203 @@ export class OutpaintTab {
     return this.candidateFrame ? this.candidateFrame.size : this.app.settings.size;
   }
 
+  fills() {
+    return this.ops.slice(0, this.k).filter((op) => op.type === "fill").length;
+  }
+
+  // ------------------------------------------------------------------ steps, undo / redo
+  /** The state after the first `k` steps: a kept snapshot, or replayed from the nearest earlier one. */
+  stateAt(k) {
+    let j = k;
+    while (!this.snaps.has(j)) j--;
+    let state = this.snaps.get(j);
+    for (; j < k; j++) state = apply(state, this.ops[j]);
+    this.remember(k, state);
+    return state;
+  }
+
+  remember(k, state) {
+    this.snaps.set(k, state);
+    for (const key of this.snaps.keys()) if (key !== 0 && Math.abs(key - k) > SNAPSHOTS) this.snaps.delete(key);
+  }
+
+  show(state) {
+    this.world = state.world;
+    this.origin = { ...state.origin };
+    this.render();
+    this.updateButtons();
+  }
+
+  /** Apply a new step (dropping any undone ones) and save. */
+  commit(op, state = null) {
+    this.ops = this.ops.slice(0, this.k);
+    for (const key of this.snaps.keys()) if (key > this.k) this.snaps.delete(key);
+    const next = state || apply(this.stateAt(this.k), op);
+    this.ops.push(op);
+    this.k += 1;
+    this.remember(this.k, next);
+    this.show(next);
+    this.persist();
+  }
+
+  undo() {
+    if (this.app.busy || this.candidates || this.drag || this.k === 0) return;
+    this.k -= 1;
+    this.show(this.stateAt(this.k));
+    this.persist();
+  }
+
+  redo() {
+    if (this.app.busy || this.candidates || this.drag || this.k >= this.ops.length) return;
+    this.k += 1;
+    this.show(this.stateAt(this.k));
+    this.persist();
+  }
+
+  /** A picture's PNG kept once in the browser; the step refers to it by id. */
+  keepBlob(op, blob) {
+    op.blob = blob;
+    op.kept = this.app.sessions.putBlob(blob).then((id) => {
+      op.blobId = id;
+    }, (e) => {
+      this.app.storageFailed(e, "This step of the canvas is not saved");
+    });
+    return op.kept;
+  }
+
+  // ------------------------------------------------------------------ the saved session
+  persist() {
+    this.app.sessions.save(SESSION, async () => {
+      await Promise.all(this.ops.map((op) => op.kept));
+      return this.sessionRecord();
+    });
+  }
+
+  sessionRecord() {
+    return ({
+      ops: this.ops.map(savedOp),
+      k: this.k,
+      frame: { ...this.frame },
+      prompt: this.prompt.value,
+      candidates: this.candidates && this.candidateEntry
+        ? { entryId: this.candidateEntry.id, index: this.candidateIndex, frame: this.candidateFrame } : null,
+    });
+  }
+
+  /** Steps as saved -> steps with their pictures decoded (a step whose picture is gone has none). */
+  async loadOps(saved) {
+    const ops = [];
+    for (const op of saved) {
+      const copy = { ...op };
+      if (op.blobId != null) {
+        const blob = await this.app.sessions.getBlob(op.blobId);
+        if (blob) {
+          copy.blob = blob;
+          copy.image = await blobToCanvas(blob);
+        }
+      }
+      ops.push(copy);
+    }
+    return ops;
+  }
+
+  /** Bring back the saved session (at start). */
+  async restoreSession() {
+    const saved = await this.app.sessions.load(SESSION);
+    if (!saved?.ops) return false;
+    this.ops = await this.loadOps(saved.ops);
+    this.k = clamp(saved.k ?? this.ops.length, 0, this.ops.length);
+    this.snaps = new Map([[0, EMPTY]]);
+    if (saved.frame) this.frame = { ...saved.frame };
+    if (saved.prompt) this.prompt.value = saved.prompt;
+    this.show(this.stateAt(this.k));
+    const entry = saved.candidates ? this.app.history.byId(saved.candidates.entryId) : null;
+    if (entry) await this.showCandidates(entry, saved.candidates.frame, saved.candidates.index);
+    this.fit();
+    return true;
+  }
+
+  /** What a history entry needs to open the canvas again as it is now. */
+  async restorePoint() {
+    await Promise.all(this.ops.map((op) => op.kept)); // every picture stored, so every step has its blob id
+    return { ops: this.ops.slice(0, this.k).map(savedOp), frame: { ...this.frame } };
+  }
+
+  /** A history entry of this tab (outpainting candidates or a kept canvas), clicked. When its steps are
+   *  the start of this canvas's steps, it goes back to that point (redo comes forward again); otherwise the
+   *  canvas is replaced by the entry's. Outpainting candidates are shown to choose from again. */
+  async openEntry(entry) {
+    if (this.app.busy) return;
+    this.app.switchTab("outpaint");
+    this.cancelCandidates();
+    const point = entry.restore;
+    if (point) {
+      const same = point.ops.length <= this.ops.length
+        && point.ops.every((op, i) => JSON.stringify(op) === JSON.stringify(savedOp(this.ops[i])));
+      if (!same) {
+        this.ops = await this.loadOps(point.ops);
+        this.snaps = new Map([[0, EMPTY]]);
+      }
+      this.k = point.ops.length;
+      if (point.frame) this.frame = { ...point.frame };
+      this.show(this.stateAt(this.k));
+    }
+    if (entry.prompt) this.prompt.value = entry.prompt;
+    if (entry.kind === "outpaint" && entry.frame) await this.showCandidates(entry, entry.frame, 0);
+    this.fit();
+    this.persist();
+  }
+
   // ------------------------------------------------------------------ pictures in
+  /** An upload starts the canvas when it is empty; otherwise it is placed in the frame, over the canvas. */
   async upload(file) {
     if (this.app.busy || this.candidates) return;
+    let picture;
     try {
-      this.setWorld(this.fitted(await blobToCanvas(file)));
+      picture = this.fitted(await blobToCanvas(file));
     } catch (e) {
       this.app.message({ kind: "error", title: "Could not open the image.", text: e.message });
+      return;
     }
+    const blob = await canvasToBlob(picture);
+    if (!this.world) {
+      await this.start(picture, blob);
+      return;
+    }
+    const s = this.frameSize();
+    const op = { type: "place", x: this.frame.x + Math.round((s - picture.width) / 2),
+      y: this.frame.y + Math.round((s - picture.height) / 2), image: picture };
+    if (!this.fitsBrowser(grownBounds(this.stateAt(this.k), op.x, op.y, picture.width, picture.height))) return;
+    await this.keepBlob(op, blob);
+    this.commit(op);
   }
 
   async loadResult(blob, prompt) {
     if (this.app.busy) return;
     this.app.switchTab("outpaint");
     this.cancelCandidates();
-    this.setWorld(this.fitted(await blobToCanvas(blob)));
+    const picture = await blobToCanvas(blob);
+    const fitted = this.fitted(picture);
+    await this.start(fitted, fitted === picture ? blob : await canvasToBlob(fitted));
     if (prompt && !this.prompt.value) this.prompt.value = prompt;
+  }
+
+  /** A new canvas holding `picture` at 0,0 (undoable: the previous canvas is a step back). */
+  async start(picture, blob) {
+    const op = { type: "place", x: 0, y: 0, fresh: true, image: picture };
+    await this.keepBlob(op, blob);
+    const s = this.app.settings.size;
+    // the frame starts over the picture's right edge, covering at most half of the picture
+    const overlap = Math.round(Math.min(s, picture.width) / 2);
+    this.frame = { x: picture.width - overlap, y: Math.round((picture.height - s) / 2) };
+    this.commit(op);
+    this.fit();
+  }
+
+  newCanvas() {
+    if (this.app.busy || this.candidates || !this.world) return;
+    this.commit({ type: "clear" });
+    this.fit();
   }
 
   /** Pictures larger than the frame are scaled down to fit in it (outpainting works at frame scale). */
@@ -107,38 +310,30 @@ export class OutpaintTab {
     return out;
   }
 
-  setWorld(canvas) {
-    this.pushUndo();
-    this.world = canvas;
-    this.origin = { x: 0, y: 0 };
-    const s = this.app.settings.size;
-    // start with the frame half over the picture's right edge, vertically centred
-    this.frame = { x: canvas.width - Math.round(s / 2), y: Math.round((canvas.height - s) / 2) };
-    this.fit();
-    this.updateButtons();
+  fitsBrowser({ x0, y0, x1, y1 }) {
+    if (x1 - x0 > MAX_SIDE || y1 - y0 > MAX_SIDE || (x1 - x0) * (y1 - y0) > MAX_PIXELS) {
+      this.app.message({ kind: "error", title: "The canvas would be too large.", text: `The browser cannot hold a ${x1 - x0}×${y1 - y0} canvas; export it and start a new one from a crop.` });
+      return false;
+    }
+    return true;
   }
 
-  // ------------------------------------------------------------------ undo / redo
-  pushUndo() {
-    this.undoStack.push({ world: this.world, origin: { ...this.origin } });
-    if (this.undoStack.length > UNDO_LIMIT) this.undoStack.shift();
-    this.redoStack = [];
-  }
-
-  undo() {
-    if (this.app.busy || this.candidates || !this.undoStack.length) return;
-    this.redoStack.push({ world: this.world, origin: { ...this.origin } });
-    ({ world: this.world, origin: this.origin } = this.undoStack.pop());
+  // ------------------------------------------------------------------ tools
+  setTool(tool) {
+    this.tool = tool;
+    $("#op-tool-frame").setAttribute("aria-pressed", String(tool === "frame"));
+    $("#op-tool-erase").setAttribute("aria-pressed", String(tool === "erase"));
+    this.canvas.classList.toggle("erasing", tool === "erase");
     this.render();
-    this.updateButtons();
   }
 
-  redo() {
-    if (this.app.busy || this.candidates || !this.redoStack.length) return;
-    this.undoStack.push({ world: this.world, origin: { ...this.origin } });
-    ({ world: this.world, origin: this.origin } = this.redoStack.pop());
+  setBrush(size) {
+    this.brush = clamp(Math.round(size), 4, 160);
+    $("#op-brush").value = String(this.brush);
+    try {
+      localStorage.setItem("unclip.canvasBrush", String(this.brush));
+    } catch { /* ignore */ }
     this.render();
-    this.updateButtons();
   }
 
   // ------------------------------------------------------------------ view
@@ -215,7 +410,12 @@ export class OutpaintTab {
     if (e.button !== 0 && e.button !== 1) return;
     const p = this.toWorld(e);
     this.canvas.setPointerCapture(e.pointerId);
-    if (e.button === 0 && !this.candidates && !this.app.busy && this.inFrame(p)) {
+    const idle = !this.candidates && !this.app.busy;
+    if (e.button === 0 && idle && this.tool === "erase" && this.world) {
+      const r = this.brush / 2 / this.view.scale;
+      this.drag = { mode: "erase", points: [[p.x, p.y]], r };
+      this.preview();
+    } else if (e.button === 0 && idle && this.tool === "frame" && this.inFrame(p)) {
       this.drag = { mode: "frame", dx: p.x - this.frame.x, dy: p.y - this.frame.y };
     } else {
       this.drag = { mode: "pan", x: e.clientX, y: e.clientY, cx: this.view.cx, cy: this.view.cy };
@@ -225,8 +425,15 @@ export class OutpaintTab {
 
   pointerMove(e) {
     const p = this.toWorld(e);
+    this.cursor = p;
     if (!this.drag) {
-      this.canvas.classList.toggle("over-frame", !this.candidates && !this.app.busy && this.inFrame(p));
+      this.canvas.classList.toggle("over-frame", this.tool === "frame" && !this.candidates && !this.app.busy && this.inFrame(p));
+      if (this.tool === "erase") this.render();
+      return;
+    }
+    if (this.drag.mode === "erase") {
+      this.drag.points.push([Math.round(p.x * 100) / 100, Math.round(p.y * 100) / 100]);
+      this.preview();
       return;
     }
     if (this.drag.mode === "frame") {
@@ -239,8 +446,21 @@ export class OutpaintTab {
   }
 
   pointerUp() {
+    const drag = this.drag;
     this.drag = null;
     this.canvas.classList.remove("dragging");
+    if (drag?.mode === "erase") {
+      this.commit({ type: "erase", points: drag.points, r: Math.round(drag.r * 100) / 100 });
+    } else if (drag?.mode === "frame") {
+      this.persist();
+    }
+  }
+
+  /** The stroke so far, shown on the canvas (the step itself is made when the stroke ends). */
+  preview() {
+    const state = apply(this.stateAt(this.k), { type: "erase", points: this.drag.points, r: this.drag.r });
+    this.world = state.world;
+    this.render();
   }
 
   // ------------------------------------------------------------------ drawing
@@ -286,19 +506,36 @@ export class OutpaintTab {
     const label = this.app.busy && !this.candidates ? "Generating…" : this.candidates
       ? `Candidate ${this.candidateIndex + 1} of ${this.candidates.length}` : `Generation frame ${s}×${s}`;
     ctx.font = `${12 * dpr}px system-ui, sans-serif`;
-    const tw = ctx.measureText(label).width;
+    const tw = ctx.measureText(label).width + 14 * dpr;
+    // above the frame, or inside its top edge when that would be off screen; never past the sides
+    const ly = fy - 22 * dpr >= 0 ? fy - 22 * dpr : Math.max(0, fy) + 4 * dpr;
+    const lx = clamp(fx, 0, Math.max(0, W - tw));
     ctx.fillStyle = "rgba(29,31,35,.85)";
-    ctx.fillRect(fx, fy - 22 * dpr, tw + 14 * dpr, 19 * dpr);
+    ctx.fillRect(lx, ly, tw, 19 * dpr);
     ctx.fillStyle = "#fff";
-    ctx.fillText(label, fx + 7 * dpr, fy - 8 * dpr);
+    ctx.fillText(label, lx + 7 * dpr, ly + 14 * dpr);
+    if (this.tool === "erase" && this.cursor && !this.candidates && !this.app.busy) {
+      const r = (this.brush / 2) * dpr;
+      const px = ox + this.cursor.x * k, py = oy + this.cursor.y * k;
+      ctx.lineWidth = 1.5 * dpr;
+      ctx.strokeStyle = "rgba(0,0,0,.85)";
+      ctx.beginPath();
+      ctx.arc(px, py, r, 0, Math.PI * 2);
+      ctx.stroke();
+      ctx.strokeStyle = "rgba(255,255,255,.95)";
+      ctx.beginPath();
+      ctx.arc(px, py, Math.max(1, r - 1.5 * dpr), 0, Math.PI * 2);
+      ctx.stroke();
+    }
 
     $("#op-zoom-value").textContent = `${Math.round(scale * 100)}%`;
     $("#op-size").textContent = this.world ? `Canvas ${this.world.width}×${this.world.height}` : "Empty canvas";
     const hint = $("#op-hint");
-    hint.hidden = !!this.candidates || this.fills > 0;
-    hint.textContent = this.world
-      ? "Drag the frame partly over the picture, describe the whole scene and press Generate: the empty part of the frame is filled. Drag elsewhere to pan, scroll to zoom."
-      : "Upload a picture to extend, or describe a scene and press Generate to start in the frame. Drag to pan, scroll to zoom.";
+    hint.textContent = this.candidates ? "Choose a candidate (‹ › or ← →), then Accept (Enter) or Cancel (Esc)."
+      : this.tool === "erase" ? "Eraser: drag over the picture to erase; put the frame over the erased part and Generate to fill it. E switches back to the frame."
+        : this.world
+          ? "Drag the frame partly over the picture (or erase part of it), describe the whole scene and press Generate: the empty part of the frame is filled. Drag elsewhere to pan, scroll to zoom."
+          : "Upload a picture to extend, or describe a scene and press Generate to start in the frame. Drag to pan, scroll to zoom.";
   }
 
   drawGrid(ctx, k, ox, oy, W, H) {
@@ -328,6 +565,24 @@ export class OutpaintTab {
     this.render();
   }
 
+  updateButtons() {
+    const busy = this.app.busy;
+    const picking = !!this.candidates;
+    $("#op-upload-label").classList.toggle("disabled", busy || picking);
+    $("#op-file").disabled = busy || picking;
+    $("#op-undo").disabled = busy || picking || this.k === 0;
+    $("#op-redo").disabled = busy || picking || this.k >= this.ops.length;
+    $("#op-export").disabled = !this.world;
+    $("#op-keep").disabled = !this.world || busy;
+    $("#op-new").disabled = !this.world || busy || picking;
+    $("#op-tool-erase").disabled = busy || picking;
+    $("#op-submit").disabled = busy || picking;
+    $("#op-accept").disabled = busy;
+    $("#op-cancel").disabled = busy;
+    $("#op-candidates").hidden = !picking;
+    this.render();
+  }
+
   // ------------------------------------------------------------------ generating
   async generate() {
     if (this.app.busy || this.candidates) return;
@@ -341,46 +596,44 @@ export class OutpaintTab {
     let holes = 0;
     for (let i = 3; i < alpha.length; i += 4) if (alpha[i] === 0) holes++;
     if (!holes) {
-      this.app.message({ kind: "info", title: "The frame has nothing to fill.", text: "Drag the frame partly off the picture, onto the empty canvas." });
+      this.app.message({ kind: "info", title: "The frame has nothing to fill.", text: "Drag the frame partly off the picture onto the empty canvas, or erase part of the picture under it." });
       return;
     }
     if (!prompt) {
-      this.app.message({ kind: "info", title: "Describe the scene.", text: "The prompt should describe the whole extended picture." });
+      this.app.message({ kind: "info", title: "Describe the scene.", text: "The prompt should describe the whole picture in the frame, as it should look." });
       this.prompt.focus();
       return;
     }
-    const { x0, y0, x1, y1 } = this.grownBounds(f);
-    if (x1 - x0 > MAX_SIDE || y1 - y0 > MAX_SIDE || (x1 - x0) * (y1 - y0) > MAX_PIXELS) {
-      this.app.message({ kind: "error", title: "The canvas would be too large.", text: `The browser cannot hold a ${x1 - x0}×${y1 - y0} canvas; export it and start a new one from a crop.` });
-      return;
-    }
+    if (!this.fitsBrowser(grownBounds(this, f.x, f.y, size, size))) return;
+    // a frame that reaches past the canvas extends the picture (the model's outpainting method); a frame
+    // inside it fills erased pixels, as an edit
+    const outpaint = !this.world || f.x < this.origin.x || f.y < this.origin.y
+      || f.x + size > this.origin.x + this.world.width || f.y + size > this.origin.y + this.world.height;
     const { n } = this.app.settings;
     const sent = await canvasToBlob(crop);
+    const restore = await this.restorePoint();
     this.candidateFrame = f; // shown while generating, so the frame stays where it was
     this.render();
-    const images = await this.app.run(this.status, `Outpainting: ${n} candidate${n > 1 ? "s" : ""}`,
-      (signal) => api.edit({ image: sent, prompt, n, size, outpaint: true }, signal));
+    const images = await this.app.run(this.status, `${outpaint ? "Outpainting" : "Filling the erased area"}: ${n} candidate${n > 1 ? "s" : ""}`,
+      (signal) => api.edit({ image: sent, prompt, n, size, outpaint }, signal));
+    this.candidateFrame = null;
     if (!images) {
-      this.candidateFrame = null;
       this.render();
       return;
     }
-    this.app.history.add({ kind: "outpaint", prompt, size, images, source: sent });
-    this.candidates = await Promise.all(images.map((blob) => blobToCanvas(blob)));
-    if (!this.frameInView()) this.fit();
-    this.updateButtons();
-    this.pick(0);
+    const entry = await this.app.history.add({ kind: "outpaint", prompt, size, images, source: sent, restore, frame: f, outpaint });
+    await this.showCandidates(entry, f, 0);
+    this.persist();
   }
 
-  grownBounds(f) {
-    let x0 = f.x, y0 = f.y, x1 = f.x + f.size, y1 = f.y + f.size;
-    if (this.world) {
-      x0 = Math.min(x0, this.origin.x);
-      y0 = Math.min(y0, this.origin.y);
-      x1 = Math.max(x1, this.origin.x + this.world.width);
-      y1 = Math.max(y1, this.origin.y + this.world.height);
-    }
-    return { x0, y0, x1, y1 };
+  async showCandidates(entry, frame, index) {
+    this.candidates = await Promise.all(entry.images.map((blob) => blobToCanvas(blob)));
+    this.candidateBlobs = entry.images;
+    this.candidateEntry = entry;
+    this.candidateFrame = { ...frame };
+    if (!this.frameInView()) this.fit();
+    this.updateButtons();
+    this.pick(index);
   }
 
   pick(index) {
@@ -389,32 +642,32 @@ export class OutpaintTab {
     this.candidateIndex = (index + count) % count;
     $("#op-cand-index").textContent = `${this.candidateIndex + 1} / ${count}`;
     this.render();
+    this.persist();
   }
 
-  accept() {
+  async accept() {
     if (!this.candidates || this.app.busy) return;
     const f = this.candidateFrame;
-    const chosen = this.candidates[this.candidateIndex];
-    const { x0, y0, x1, y1 } = this.grownBounds(f);
-    const grown = newCanvas(x1 - x0, y1 - y0);
-    const ctx = ctx2d(grown);
-    if (this.world) ctx.drawImage(this.world, this.origin.x - x0, this.origin.y - y0);
-    ctx.globalCompositeOperation = "destination-over"; // only fills pixels that are still empty
-    ctx.drawImage(chosen, f.x - x0, f.y - y0, f.size, f.size);
-    this.pushUndo();
-    this.fills += 1;
-    this.world = grown;
-    this.origin = { x: x0, y: y0 };
+    const op = { type: "fill", x: f.x, y: f.y, size: f.size, image: this.candidates[this.candidateIndex] };
+    const blob = this.candidateBlobs[this.candidateIndex];
+    this.dropCandidates();
+    this.keepBlob(op, blob); // the session's save waits for it
+    this.commit(op);
+    await op.kept;
+  }
+
+  dropCandidates() {
     this.candidates = null;
+    this.candidateBlobs = null;
+    this.candidateEntry = null;
     this.candidateFrame = null;
-    this.updateButtons();
   }
 
   cancelCandidates() {
     if (!this.candidates) return;
-    this.candidates = null;
-    this.candidateFrame = null;
+    this.dropCandidates();
     this.updateButtons();
+    this.persist();
   }
 
   async exportPng() {
@@ -422,10 +675,22 @@ export class OutpaintTab {
     downloadBlob(await canvasToBlob(this.world), fileName(this.prompt.value.trim() || "canvas", `${this.world.width}x${this.world.height}`));
   }
 
+  /** The assembled canvas as a history entry (opening it brings the canvas and its steps back). */
+  async keepInHistory() {
+    if (!this.world) return;
+    const blob = await canvasToBlob(this.world);
+    await this.app.history.add({ kind: "canvas", prompt: this.prompt.value.trim(), size: Math.max(this.world.width, this.world.height),
+      width: this.world.width, height: this.world.height, images: [blob], restore: await this.restorePoint() });
+    this.app.message({ kind: "info", title: "Kept in the history.", text: `The ${this.world.width}×${this.world.height} canvas; click its entry to open it again.` });
+  }
+
   // ------------------------------------------------------------------ keys
   key(e) {
     const mod = e.ctrlKey || e.metaKey;
     if (mod && (e.key === "z" || e.key === "Z") && !e.shiftKey) this.undo();
+    else if (!mod && (e.key === "e" || e.key === "E")) this.setTool(this.tool === "erase" ? "frame" : "erase");
+    else if (!mod && e.key === "[") this.setBrush(this.brush / 1.2);
+    else if (!mod && e.key === "]") this.setBrush(this.brush * 1.2);
     else if (mod && ((e.key === "z" || e.key === "Z") && e.shiftKey || e.key === "y")) this.redo();
     else if (mod) return false;
     else if (this.candidates && e.key === "ArrowLeft") this.pick(this.candidateIndex - 1);
@@ -437,6 +702,7 @@ export class OutpaintTab {
       const d = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] }[e.key];
       this.frame = { x: this.frame.x + d[0], y: this.frame.y + d[1] };
       this.render();
+      this.persist();
     } else if (e.key === "+" || e.key === "=") this.zoomBy(1.25);
     else if (e.key === "-") this.zoomBy(1 / 1.25);
     else if (e.key === "0") this.fit();

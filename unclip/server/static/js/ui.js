@@ -20,7 +20,8 @@ export function clearMessage() {
 export function describeError(error) {
   if (error?.name === "ApiError") {
     if (error.isPolicy) {
-      return { kind: "policy", title: "Refused by the content policy.", text: error.message };
+      const what = error.refusal ? ` (${error.refusal})` : "";
+      return { kind: "policy", title: `Refused by the content policy${what}.`, text: error.message };
     }
     if (error.status === 0) return { kind: "error", title: "The server is unreachable.", text: error.message };
     if (error.status === 401) {
@@ -47,7 +48,7 @@ export class StatusLine {
     const text = el("span", { class: "status-text" }, `${label}…`);
     const cancel = el("button", { type: "button", class: "small", onclick: onCancel }, "Cancel");
     this.node.replaceChildren(el("span", { class: "spinner", role: "progressbar", "aria-label": "Working" }), text, cancel);
-    this.node.hidden = false;
+    this.node.classList.add("active");
     this.timer = setInterval(() => {
       text.textContent = `${label}… ${Math.round((performance.now() - started) / 1000)} s`;
     }, 1000);
@@ -56,7 +57,7 @@ export class StatusLine {
   stop() {
     clearInterval(this.timer);
     this.timer = null;
-    this.node.hidden = true;
+    this.node.classList.remove("active");
     this.node.replaceChildren();
   }
 }
@@ -90,17 +91,19 @@ export function askKey(reason) {
   });
 }
 
-/** Show one image at full size with action buttons [{label, onclick}]. */
+/** Show one image at full size with action buttons [{label, onclick, keepOpen}] (keepOpen: a download
+ *  leaves the picture on screen; actions that go elsewhere close it). */
 export function openLightbox(blob, caption, actions) {
   const dialog = $("#lightbox");
   const image = $("#lightbox-image");
   const url = URL.createObjectURL(blob);
   image.src = url;
   $("#lightbox-caption").textContent = caption;
-  $("#lightbox-actions").replaceChildren(...actions.map(({ label, onclick }) => el("button", {
+  $("#lightbox-actions").replaceChildren(...actions.map(({ label, onclick, keepOpen }) => el("button", {
     type: "button",
+    dataset: { action: label },
     onclick: () => {
-      dialog.close();
+      if (!keepOpen) dialog.close();
       onclick();
     },
   }, label)));
