@@ -13,6 +13,7 @@ from typing import cast
 
 import torch
 
+from unclip.cascade.progress import watcher
 from unclip.cascade.settings import StageSampling
 from unclip.diffusion import NoiseSchedule, make_betas, make_sampler, randn, sample_loop
 from unclip.diffusion.parameterization import Prediction
@@ -107,7 +108,8 @@ def run_prior(
 
     sampler = stage_sampler(prior.config.diffusion, settings)
     z = randn((rows.embeds.shape[0], prior.config.clip_dim), generator, device)
-    z = sample_loop(model_fn, z, sampler, generator, progress=_progress("prior", progress))
+    watch = watcher("prior", len(sampler), image=False)
+    z = sample_loop(model_fn, z, sampler, generator, progress=_progress("prior", progress), watch=watch)
     embeds = prior.denormalize(z.to(prior.embed_mean.dtype)).float()
     if candidates > 1:
         goal = rows.embeds.float() if target is None else target.float().repeat_interleave(candidates, dim=0)
@@ -184,7 +186,13 @@ def run_decoder(
     ):  # settings.start < 1: begin from this image, noised (by x_T) to the first timestep
         x_T = noised_to_first_step(sampler, start_from.to(x_T), x_T)
     return sample_loop(
-        model_fn, x_T, sampler, generator, on_step=on_step, progress=_progress("decoder", progress)
+        model_fn,
+        x_T,
+        sampler,
+        generator,
+        on_step=on_step,
+        progress=_progress("decoder", progress),
+        watch=watcher("decoder", len(sampler)),
     )
 
 
@@ -213,4 +221,7 @@ def run_upsampler(
     x_T = randn((b, 3, size, size), generator, device)
     if settings.start < 1.0:  # begin from the resized low-res image, noised to the first timestep
         x_T = noised_to_first_step(sampler, cond, x_T)
-    return sample_loop(model_fn, x_T, sampler, generator, on_step=on_step, progress=_progress(desc, progress))
+    watch = watcher(f"upsampler_{size}", len(sampler))
+    return sample_loop(
+        model_fn, x_T, sampler, generator, on_step=on_step, progress=_progress(desc, progress), watch=watch
+    )

@@ -43,6 +43,8 @@ SAMPLER_NAMES: tuple[SamplerName, ...] = ("ddpm", "ddim", "dpm++2m")
 ModelFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 StepHook = Callable[[torch.Tensor, int], torch.Tensor]
 Progress = Callable[[Iterable[int]], Iterable[int]]
+# watch(i, x0): after step i; x0() computes the clean-sample estimate the step was made from
+Watch = Callable[[int, Callable[[], torch.Tensor]], None]
 
 
 def make_sampler(
@@ -97,12 +99,16 @@ def sample_loop(
     generator: torch.Generator | None = None,
     on_step: StepHook | None = None,
     progress: Progress | None = None,
+    watch: Watch | None = None,
 ) -> torch.Tensor:
     """Run ``sampler`` from ``x_T`` (noise at ``sampler.timesteps[0]``) to a clean sample.
 
     ``model_fn(x, t)`` gets the training timestep as a long tensor ``[B]`` on x's device and returns
     the raw output. ``on_step(x, i)``, if given, may replace x after step i (inpainting pastes the
     forward-noised known region there). ``progress`` wraps the timestep list, e.g. ``tqdm.tqdm``.
+    ``watch(i, x0)``, if given, is called after step i with a function computing that step's clean-sample
+    estimate (clipped x0; only computed when called, and it draws no random numbers, so watching never
+    changes the result).
     Gradients are not disabled here; wrap the call in ``torch.inference_mode()`` when none are needed.
     """
     sampler.reset()
@@ -110,7 +116,11 @@ def sample_loop(
     timesteps: Iterable[int] = sampler.timesteps if progress is None else progress(sampler.timesteps)
     for i, t in enumerate(timesteps):
         t_batch = torch.full((x.shape[0],), int(t), dtype=torch.long, device=x.device)
-        x = sampler.step(model_fn(x, t_batch), i, x, generator)
+        out = model_fn(x, t_batch)
+        x_prev = x
+        x = sampler.step(out, i, x, generator)
+        if watch is not None:
+            watch(i, lambda: sampler.denoise(out, i, x_prev)[0])  # noqa: B023 - called at once
         if on_step is not None:
             x = on_step(x, i)
     return x

@@ -6,6 +6,7 @@ prompt -> tokens -> CLIP text embedding -> prior -> image embedding -> decoder (
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,21 @@ from unclip.cascade import stages
 from unclip.cascade.container import Cascade
 from unclip.cascade.loading import default_model_path, load_model
 from unclip.cascade.model_dir import save_cascade
+from unclip.cascade.progress import listening
 from unclip.cascade.runner import CascadeRunner
-from unclip.cascade.settings import parse_stage_settings
+from unclip.cascade.settings import STAGE_SETTINGS, parse_stage_settings
 from unclip.pipeline.editing.inpaint import Method, edit, resolve_method
 from unclip.pipeline.editing.interpolate import interpolate
 from unclip.pipeline.editing.outpaint import outpaint
 from unclip.pipeline.editing.text_diff import text_diff
 from unclip.pipeline.editing.variations import reconstruct, vary
+from unclip.pipeline.partials import (
+    MAX_PARTIAL_IMAGES,
+    PartialReporter,
+    ProgressCallback,
+    check_partial_images,
+    plan_stages,
+)
 from unclip.provenance import Origin, Provenance, attach
 from unclip.safety import Policy
 from unclip.utils.device import auto_dtype, resolve_device
@@ -82,6 +91,25 @@ class UnCLIP(CascadeRunner):
     def save(self, image: Image.Image, path: str | Path) -> Path:
         """Write one output as a PNG with the watermark and a signed C2PA manifest (see the class doc)."""
         return self.provenance.save(image, path)
+
+    def _watching(
+        self,
+        callback: ProgressCallback | None,
+        partial_images: int,
+        size: int,
+        stage_settings: dict[str, Any],
+        prior: bool = True,
+    ) -> AbstractContextManager[None]:
+        """Report progress and partial images to `callback` (see `unclip.pipeline.partials`) for the
+        run inside the block; partial images pass the content policy's output check first."""
+        check_partial_images(partial_images)
+        if callback is None:
+            return nullcontext()
+        plan = plan_stages(parse_stage_settings(self.cascade.sampling, stage_settings), size, prior=prior)
+        reporter = PartialReporter(
+            plan, size, callback, partial_images, screen=lambda images: self.screen_images(images, "output")
+        )
+        return listening(reporter)
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
@@ -156,14 +184,22 @@ class UnCLIP(CascadeRunner):
         size: int = 256,
         seed: int | None = None,
         progress: bool = False,
+        callback: ProgressCallback | None = None,
+        partial_images: int = MAX_PARTIAL_IMAGES,
         **stage_settings: Any,
     ) -> list[Image.Image]:
         """Generate `n` images per prompt at `size` px (64, 256, 512 or 1024).
 
         Stage settings override the model's defaults per stage, e.g. `decoder_steps=10`,
         `prior_guidance=4.0`, `upsampler_256_sampler="ddim"`, `prior_candidates=1`.
+
+        `callback(progress)` is called after every sampling step with a `unclip.pipeline.partials.Progress`
+        (stage, step, steps done overall), carrying at `partial_images` (0..3) evenly spaced steps the
+        current clean-image estimate of every result; the results are the same with or without it.
         """
-        images = tensor_to_pil(self.generate_tensors(prompt, n, size, seed, progress, **stage_settings))
+        with self._watching(callback, partial_images, size, stage_settings):
+            tensors = self.generate_tensors(prompt, n, size, seed, progress, **stage_settings)
+        images = tensor_to_pil(tensors)
         return self._origin(self.screen_images(images, "output"), "generate")
 
     # ------------------------------------------------------------------ editing (unclip.pipeline.editing)
@@ -177,6 +213,8 @@ class UnCLIP(CascadeRunner):
         seed: int | None = None,
         method: Method = "auto",
         progress: bool = False,
+        callback: ProgressCallback | None = None,
+        partial_images: int = MAX_PARTIAL_IMAGES,
         **stage_settings: Any,
     ) -> list[Image.Image]:
         """Regenerate the masked area of `image` to fit `prompt` and its surroundings; outside the mask
@@ -185,20 +223,13 @@ class UnCLIP(CascadeRunner):
         (RePaint on the plain cascade) or "auto". Also `mask_mode` ("alpha", "white-edits",
         "black-edits"), `fit` ("crop" | "pad"), `resample`, `blend` (px), `context_weight` (0..1: how far
         the fill's image embedding leans from the prompt toward the kept picture; default the model's
-        `edit_context`); see `editing.inpaint.edit`."""
-        images = edit(
-            self,
-            self.policy,
-            image,
-            mask,
-            prompt,
-            n,
-            size,
-            seed,
-            method,
-            progress,
-            **stage_settings,
-        )
+        `edit_context`); see `editing.inpaint.edit`. `callback`, `partial_images`: as in `generate`
+        (partial images are the estimate of the whole picture, before the kept area is pasted back)."""
+        settings = {k: v for k, v in stage_settings.items() if k in STAGE_SETTINGS}
+        with self._watching(callback, partial_images, size, settings):
+            images = edit(
+                self, self.policy, image, mask, prompt, n, size, seed, method, progress, **stage_settings
+            )
         return self._origin(images, "edit", image)
 
     def edit_method(self, outpaint: bool = False) -> str:
@@ -235,17 +266,21 @@ class UnCLIP(CascadeRunner):
         drift: float = 0.0,
         progress: bool = False,
         keep: float | None = None,
+        callback: ProgressCallback | None = None,
+        partial_images: int = MAX_PARTIAL_IMAGES,
         **stage_settings: Any,
     ) -> list[Image.Image]:
         """`n` variations of `image` (CLIP image embedding -> decoder -> upsamplers); `drift` 0..1 lets
         the embedding move toward random directions (0: decoder noise only); `keep` 0..<1 starts the
         decoder from the source noised (1 - keep) of the way (0: pure noise, the paper's; None: the
-        model's `sampling.vary_keep`). Also fit ("crop" or "pad") and stage settings."""
-        return self._origin(
-            vary(self, self.policy, image, n, size, seed, drift, progress, keep=keep, **stage_settings),
-            "vary",
-            image,
-        )
+        model's `sampling.vary_keep`). Also fit ("crop" or "pad") and stage settings. `callback`,
+        `partial_images`: as in `generate`."""
+        settings = {k: v for k, v in stage_settings.items() if k in STAGE_SETTINGS}
+        with self._watching(callback, partial_images, size, settings, prior=False):
+            images = vary(
+                self, self.policy, image, n, size, seed, drift, progress, keep=keep, **stage_settings
+            )
+        return self._origin(images, "vary", image)
 
     def reconstruct(
         self,

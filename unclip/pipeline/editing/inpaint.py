@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from unclip.cascade import stages
+from unclip.cascade.progress import watcher
 from unclip.cascade.runner import CascadeRunner
 from unclip.cascade.settings import SamplingConfig, parse_stage_settings
 from unclip.diffusion import q_sample_between, randn, sample_loop
@@ -168,7 +169,13 @@ def inpaint_tensors(
     start = round(RESAMPLE_FROM[method] * len(sampler.timesteps))
     hook = repaint_hook(k, sampler, generator, model_fn, resample, start)
     x = sample_loop(
-        model_fn, x_T, sampler, generator, on_step=hook, progress=stages._progress("decoder", progress)
+        model_fn,
+        x_T,
+        sampler,
+        generator,
+        on_step=hook,
+        progress=stages._progress("decoder", progress),
+        watch=watcher("decoder", len(sampler)),
     )
     x = torch.where(k.keep, k.pixels, x).clamp(-1, 1)
     for res in (256, 1024):
