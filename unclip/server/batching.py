@@ -35,6 +35,8 @@ class Job:
     enqueued_at: float = field(default_factory=time.monotonic)
     cancelled: bool = False
     started: bool = False
+    # streamed requests: called in the worker thread with this job's share of each progress report
+    on_progress: Callable[[Any], None] | None = None
 
 
 class QueueFull(Exception):

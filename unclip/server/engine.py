@@ -24,7 +24,7 @@ class Engine(Protocol):
 
     description: str
 
-    def generate(self, prompts: list[str], size: int) -> list[Image.Image]: ...
+    def generate(self, prompts: list[str], size: int, **run: Any) -> list[Image.Image]: ...
 
     def edit(
         self,
@@ -34,9 +34,14 @@ class Engine(Protocol):
         n: int,
         size: int,
         outpaint: bool = False,
+        **run: Any,
     ) -> list[Image.Image]: ...
 
-    def vary(self, image: Image.Image, n: int, size: int) -> list[Image.Image]: ...
+    def vary(self, image: Image.Image, n: int, size: int, **run: Any) -> list[Image.Image]: ...
+
+
+# `**run`, only given when a request asks for them: `seed` (int), `callback` (called in the worker
+# thread with `unclip.pipeline.partials.Progress` after every step) and `partial_images` (0..3).
 
 
 class UnclipEngine:
@@ -57,8 +62,10 @@ class UnclipEngine:
     def max_size(self) -> int:
         return int(self.pipe.max_size)
 
-    def generate(self, prompts: list[str], size: int) -> list[Image.Image]:
-        return self.pipe.generate(prompts, n=1, size=size, **self.stage_settings)
+    def generate(self, prompts: list[str], size: int, **run: Any) -> list[Image.Image]:
+        if len(set(prompts)) == 1:  # one request's n images: as `UnCLIP.generate(prompt, n=n)` (and the CLI)
+            return self.pipe.generate(prompts[0], n=len(prompts), size=size, **run, **self.stage_settings)
+        return self.pipe.generate(prompts, n=1, size=size, **run, **self.stage_settings)
 
     def edit(
         self,
@@ -68,16 +75,17 @@ class UnclipEngine:
         n: int,
         size: int,
         outpaint: bool = False,
+        **run: Any,
     ) -> list[Image.Image]:
         """`outpaint`: the transparent area extends a picture (one outpainting frame), so it is filled
         with the model's outpainting method, which can differ from its edit method."""
         settings = dict(self.stage_settings)
         if outpaint:
             settings["method"] = self.pipe.edit_method(outpaint=True)
-        return self.pipe.edit(image, mask, prompt, n=n, size=size, **settings)
+        return self.pipe.edit(image, mask, prompt, n=n, size=size, **run, **settings)
 
-    def vary(self, image: Image.Image, n: int, size: int) -> list[Image.Image]:
-        return self.pipe.vary(image, n=n, size=size, **self.stage_settings)
+    def vary(self, image: Image.Image, n: int, size: int, **run: Any) -> list[Image.Image]:
+        return self.pipe.vary(image, n=n, size=size, **run, **self.stage_settings)
 
     @classmethod
     def from_settings(cls, settings: ServerSettings) -> UnclipEngine:

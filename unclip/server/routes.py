@@ -15,6 +15,7 @@ from PIL import Image
 from starlette.datastructures import UploadFile
 
 from unclip.provenance import Origin
+from unclip.server import streaming
 from unclip.server.auth import require_key
 from unclip.server.batching import QueueClosed, QueueFull
 from unclip.server.errors import (
@@ -26,7 +27,15 @@ from unclip.server.errors import (
     shutting_down,
     storage_full,
 )
-from unclip.server.jobs import EditWork, EngineFailure, GenerateWork, Refused, VaryWork, make_job
+from unclip.server.jobs import (
+    EditWork,
+    EngineFailure,
+    GenerateWork,
+    Refused,
+    RunOptions,
+    VaryWork,
+    make_job,
+)
 from unclip.server.schemas import (
     EDIT_BODY,
     ERROR_RESPONSES,
@@ -47,6 +56,7 @@ from unclip.server.validation import (
     parse_common,
     parse_outpaint,
     parse_prompt,
+    parse_streaming,
 )
 
 if TYPE_CHECKING:
@@ -54,7 +64,18 @@ if TYPE_CHECKING:
 
 router = APIRouter()
 v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)], responses=ERROR_RESPONSES)
-OPTIONAL_FORM_FIELDS = ("model", "n", "size", "response_format", "user", "quality", "outpaint")
+OPTIONAL_FORM_FIELDS = (
+    "model",
+    "n",
+    "size",
+    "response_format",
+    "user",
+    "quality",
+    "outpaint",
+    "stream",
+    "partial_images",
+    "seed",
+)
 
 
 def srv(request: Request) -> ServerState:
@@ -84,12 +105,12 @@ async def create_image(request: Request) -> Response:
     check_field_names(list(fields), "generations")
     prompt = parse_prompt(fields.get("prompt"))
     common = _common(s, fields, from_form=False)
+    options = _options(request, parse_streaming(fields, common, from_form=False))
     note(request, kind="generate", n=common.n, size=common.size_label, response_format=common.response_format)
     await _refuse_if(request, await to_thread.run_sync(s.guard.check_prompt, prompt, rid(request)))
     await _check_room(s, common)
     await _admit(request, common.n)
-    images = await _run(request, GenerateWork(prompt, common.size), common.n)
-    return await _respond(request, images, common, _origin(s, "generate"))
+    return await _answer(request, GenerateWork(prompt, common.size, options), common, _origin(s, "generate"))
 
 
 @v1.post(
@@ -105,6 +126,7 @@ async def create_edit(request: Request) -> Response:
     prompt = parse_prompt(fields.get("prompt"))
     common = _common(s, fields, from_form=True)
     outpaint = parse_outpaint(fields.get("outpaint"))
+    options = _options(request, parse_streaming(fields, common, from_form=True))
     note(
         request,
         kind="edit",
@@ -133,8 +155,8 @@ async def create_edit(request: Request) -> Response:
     await _refuse_if(request, await _check_upload(request, image))
     await _check_room(s, common)
     await _admit(request, common.n)
-    images = await _run(request, EditWork(image, mask, prompt, common.size, outpaint), common.n)
-    return await _respond(request, images, common, _origin(s, "outpaint" if outpaint else "edit", image))
+    work = EditWork(image, mask, prompt, common.size, outpaint, options)
+    return await _answer(request, work, common, _origin(s, "outpaint" if outpaint else "edit", image))
 
 
 @v1.post(
@@ -148,6 +170,7 @@ async def create_variation(request: Request) -> Response:
     async with _form(request) as form:
         fields, files = await _form_fields(request, form, "variations")
     common = _common(s, fields, from_form=True)
+    options = _options(request, parse_streaming(fields, common, from_form=True))
     note(request, kind="vary", n=common.n, size=common.size_label, response_format=common.response_format)
     if "image" not in files:
         raise missing("image")
@@ -156,8 +179,7 @@ async def create_variation(request: Request) -> Response:
     await _refuse_if(request, await _check_upload(request, image))
     await _check_room(s, common)
     await _admit(request, common.n)
-    images = await _run(request, VaryWork(image, common.size), common.n)
-    return await _respond(request, images, common, _origin(s, "vary", image))
+    return await _answer(request, VaryWork(image, common.size, options), common, _origin(s, "vary", image))
 
 
 # ---------------------------------------------------------------------- models
@@ -342,12 +364,34 @@ class ClientGone(Exception):
     pass
 
 
-async def _run(request: Request, work: GenerateWork | EditWork | VaryWork, n: int) -> list[Image.Image]:
-    """Queue the work, wait for it (or for the client to leave, which cancels it)."""
+def _options(request: Request, parsed: Any) -> RunOptions | None:
+    """The request's seed and streaming (None when it asks for neither: the engine is called as before)."""
+    if parsed.seed is not None:
+        note(request, seed=str(parsed.seed))
+    if parsed.stream:
+        note(request, stream=True, partial_images=parsed.partial_images)
+    if parsed.seed is None and not parsed.stream:
+        return None
+    return RunOptions(parsed.seed, parsed.partial_images if parsed.stream else None)
+
+
+async def _answer(
+    request: Request, work: GenerateWork | EditWork | VaryWork, common: Common, origin: Origin
+) -> Response:
+    """Run the work and answer: one JSON body, or (`stream`) server-sent events (streaming.py)."""
+    if work.options is None or work.options.partial_images is None:
+        images = await _run(request, work, common.n)
+        return await _respond(request, images, common, origin)
     s = srv(request)
-    job = make_job(work, n, rid(request))
+    job = make_job(work, common.n, rid(request))
+    reports = streaming.wire(job)
+    future = _submit(s, job)  # a full queue is a 429 before the stream starts
+    return streaming.respond(request, s, job, future, reports, common, origin)
+
+
+def _submit(s: ServerState, job: Any) -> Any:
     try:
-        future = s.queue.submit(job)
+        return s.queue.submit(job)
     except QueueFull as e:
         raise rate_limited(
             f"Rate limit reached: the server's queue is full ({e.depth} requests waiting). "
@@ -356,6 +400,13 @@ async def _run(request: Request, work: GenerateWork | EditWork | VaryWork, n: in
         ) from None
     except QueueClosed:
         raise shutting_down() from None
+
+
+async def _run(request: Request, work: GenerateWork | EditWork | VaryWork, n: int) -> list[Image.Image]:
+    """Queue the work, wait for it (or for the client to leave, which cancels it)."""
+    s = srv(request)
+    job = make_job(work, n, rid(request))
+    future = _submit(s, job)
     watcher = asyncio.ensure_future(_wait_disconnect(request))
     try:
         done, _ = await asyncio.wait({future, watcher}, return_when=asyncio.FIRST_COMPLETED)

@@ -24,19 +24,21 @@ NEWER_MODEL_PARAMS = frozenset(
         "moderation",
         "output_compression",
         "output_format",
-        "partial_images",
-        "stream",
         "style",
         "input_fidelity",
         "input_fidelity_level",
     }
 )
 COMMON_FIELDS = frozenset({"model", "n", "size", "response_format", "user"})
+# streaming (OpenAI's `stream`, `partial_images`; on variations an unclip extension) and unclip's `seed`
+STREAM_FIELDS = frozenset({"stream", "partial_images", "seed"})
 FIELDS = {
-    "generations": COMMON_FIELDS | {"prompt", "quality"},
-    "edits": COMMON_FIELDS | {"prompt", "image", "mask", "quality", "outpaint"},
-    "variations": COMMON_FIELDS | {"image"},
+    "generations": COMMON_FIELDS | STREAM_FIELDS | {"prompt", "quality"},
+    "edits": COMMON_FIELDS | STREAM_FIELDS | {"prompt", "image", "mask", "quality", "outpaint"},
+    "variations": COMMON_FIELDS | STREAM_FIELDS | {"image"},
 }
+MAX_PARTIAL_IMAGES = 3
+MAX_SEED = 2**64 - 1
 _INT_RE = re.compile(r"^[+-]?\d+$")
 
 
@@ -108,6 +110,46 @@ def parse_int(value: Any, param: str, from_form: bool) -> int:
     if not isinstance(value, int):
         raise _type_error(value, "integer", param)
     return value
+
+
+@dataclass
+class Streaming:
+    stream: bool  # answer with server-sent events (streaming.py)
+    partial_images: int  # 0..3
+    seed: int | None  # unclip's extension: the same request with the same seed gives the same images
+
+
+def parse_bool(value: Any, param: str, from_form: bool) -> bool:
+    if not from_form and isinstance(value, bool):
+        return value
+    if from_form and isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+        return value.strip().lower() in ("true", "1")
+    raise _type_error(value, "boolean", param)
+
+
+def parse_streaming(fields: dict[str, Any], common: Common, from_form: bool) -> Streaming:
+    """`stream`, `partial_images` (0..3, with `stream` only) and `seed` (0..2**64-1). A stream's images
+    arrive as b64_json in its events, so `response_format` "url" cannot be streamed."""
+    stream = False if fields.get("stream") is None else parse_bool(fields["stream"], "stream", from_form)
+    partial_raw = fields.get("partial_images")
+    partial_images = 0 if partial_raw is None else parse_int(partial_raw, "partial_images", from_form)
+    if not 0 <= partial_images <= MAX_PARTIAL_IMAGES:
+        raise invalid(
+            "partial_images",
+            f"{partial_images} is not a valid 'partial_images': it must be from 0 to {MAX_PARTIAL_IMAGES}.",
+        )
+    if partial_raw is not None and not stream:
+        raise invalid("partial_images", "'partial_images' can only be given with 'stream': true.")
+    if stream and fields.get("response_format") == "url":
+        raise invalid(
+            "response_format",
+            "A stream returns its images as b64_json: 'response_format' 'url' cannot stream.",
+        )
+    seed_raw = fields.get("seed")
+    seed = None if seed_raw is None else parse_int(seed_raw, "seed", from_form)
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise invalid("seed", f"{seed} is not a valid 'seed': it must be a whole number from 0 to 2**64 - 1.")
+    return Streaming(stream, partial_images, seed)
 
 
 def parse_outpaint(value: Any) -> bool:
