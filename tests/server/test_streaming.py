@@ -101,10 +101,9 @@ def test_streamed_edit_and_variation(server):
 def test_a_refused_stream_ends_with_the_error_event_and_no_image(make_server, stepped_engine):
     policy = FakePolicy(refuse_output=True)
     client = make_server(stepped_engine, policy=policy).client()
-    received = []
+    received: list = []
     with pytest.raises(openai.APIError) as e:
-        for event in client.images.generate(prompt="a cat", size="256x256", stream=True, partial_images=2):
-            received.append(event)
+        received.extend(client.images.generate(prompt="a cat", size="256x256", stream=True, partial_images=2))
     assert e.value.body["code"] == "content_policy_violation"
     assert e.value.body["type"] == "invalid_request_error"
     assert all(ev.type == "unclip.progress" for ev in received)  # no partial, no final
@@ -137,3 +136,24 @@ def test_partial_images_without_stream_and_url_streams_are_400s(server):
     with pytest.raises(openai.BadRequestError) as e:
         client.images.generate(prompt="a cat", size="256x256", stream=True, response_format="url")
     assert_error(e.value, 400, "response_format")
+
+
+def test_a_client_leaving_a_stream_stops_its_work(make_server, tiny_model_dir):
+    from unclip.pipeline.unclip_pipeline import UnCLIP
+
+    pipe = UnCLIP.from_pretrained(tiny_model_dir, device="cpu")
+    pipe.policy = None
+    slow = UnclipEngine(pipe, {**STEPS, "decoder_steps": 400, "upsampler_256_steps": 400}, "tiny, slow")
+    server = make_server(slow)
+    with httpx.stream(
+        "POST",
+        server.url + "/v1/images/generations",
+        json={"prompt": "a cat", "size": "256x256", "stream": True, "partial_images": 1},
+        timeout=60,
+    ) as response:
+        first = next(line for line in response.iter_lines() if line.startswith("data: "))
+        assert json.loads(first[6:])["type"] == "unclip.progress"
+    # the model stops at its next step: the worker is free long before 800 steps would have run
+    server.wait_until(lambda: server.metric("unclip_jobs_cancelled_total", when="running") == 1, timeout=20)
+    server.wait_until(lambda: httpx.get(server.url + "/health").json()["busy"] == 0, timeout=20)
+    assert server.metric("unclip_images_generated_total", kind="generate") == 0

@@ -209,5 +209,9 @@ def wire(job: Job) -> asyncio.Queue[Progress]:
     """Give `job` an `on_progress` that hands its reports (from the worker thread) to the event loop."""
     loop = asyncio.get_running_loop()
     reports: asyncio.Queue[Progress] = asyncio.Queue()
-    job.on_progress = lambda report: loop.call_soon_threadsafe(reports.put_nowait, report)
+
+    def hand_over(report: Progress) -> None:
+        loop.call_soon_threadsafe(reports.put_nowait, report)
+
+    job.on_progress = hand_over
     return reports
