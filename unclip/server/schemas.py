@@ -60,6 +60,16 @@ _common: dict[str, Any] = {
 }
 _prompt = {"type": "string", "minLength": 1, "maxLength": MAX_PROMPT_CHARS}
 _quality = {"type": "string", "enum": ["standard"]}
+_streaming: dict[str, Any] = {
+    "stream": {"type": "boolean", "description": "answer with server-sent events (see SERVER.md)"},
+    "partial_images": {"type": "integer", "minimum": 0, "maximum": 3, "description": "with stream only"},
+    "seed": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 2**64 - 1,
+        "description": "unclip's extension: the same request with the same seed gives the same images",
+    },
+}
 _file = {"type": "string", "format": "binary", "description": "a square PNG, less than 4 MB"}
 
 
@@ -70,7 +80,7 @@ def _body(content_type: str, properties: dict[str, Any], required: list[str]) ->
 
 GENERATION_BODY = _body(
     "application/json",
-    {"prompt": _prompt, **_common, "quality": _quality},
+    {"prompt": _prompt, **_common, "quality": _quality, **_streaming},
     ["prompt"],
 )
 EDIT_BODY = _body(
@@ -81,6 +91,7 @@ EDIT_BODY = _body(
         "prompt": _prompt,
         **_common,
         "quality": _quality,
+        **_streaming,
         "outpaint": {
             "type": "boolean",
             "default": False,
@@ -90,4 +101,4 @@ EDIT_BODY = _body(
     },
     ["image", "prompt"],
 )
-VARIATION_BODY = _body("multipart/form-data", {"image": _file, **_common}, ["image"])
+VARIATION_BODY = _body("multipart/form-data", {"image": _file, **_common, **_streaming}, ["image"])
