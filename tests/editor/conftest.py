@@ -80,7 +80,7 @@ def browser():
 
 class RecordingEngine:
     """The engine, recording what each edit call received (the browser's upload, as the server
-    decoded it)."""
+    decoded it). `run`: the seed, progress callback and partial images of a streamed request."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -89,7 +89,7 @@ class RecordingEngine:
     def __getattr__(self, name: str) -> Any:  # max_size, description, supports, generate, vary
         return getattr(self.inner, name)
 
-    def edit(self, image, mask, prompt, n, size, outpaint=False):  # type: ignore[no-untyped-def]
+    def edit(self, image, mask, prompt, n, size, outpaint=False, **run):  # type: ignore[no-untyped-def]
         self.edits.append(
             {
                 "image": image.copy(),
@@ -100,7 +100,7 @@ class RecordingEngine:
                 "outpaint": outpaint,
             }
         )
-        return self.inner.edit(image, mask, prompt, n, size, outpaint=outpaint)
+        return self.inner.edit(image, mask, prompt, n, size, outpaint=outpaint, **run)
 
 
 @pytest.fixture(scope="package")

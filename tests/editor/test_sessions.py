@@ -6,6 +6,7 @@ their own tab."""
 from __future__ import annotations
 
 import base64
+import json
 
 import numpy as np
 import pytest
@@ -38,7 +39,9 @@ def _drag(page, selector, stroke):
 
 
 def _response_pngs(response) -> list[bytes]:
-    return [base64.b64decode(item["b64_json"]) for item in response.json()["data"]]
+    """The completed images of the editor's streamed answer (server-sent events)."""
+    events = [json.loads(line[5:]) for line in response.text().splitlines() if line.startswith("data:")]
+    return [base64.b64decode(e["b64_json"]) for e in events if e["type"].endswith(".completed")]
 
 
 def test_edit_session_survives_reload_and_downloads_the_shown_candidate(new_page, editor_server, tmp_path):

@@ -476,10 +476,11 @@ export class EditTab {
     const { n } = this.app.settings;
     const sent = await canvasToBlob(canvas);
     const restore = await this.restorePoint();
-    const images = await this.app.run(this.status, `Editing: ${n} candidate${n > 1 ? "s" : ""}`,
-      (signal) => api.edit({ image: sent, prompt, n, size }, signal));
-    if (!images) return;
-    const entry = await this.app.history.add({ kind: "edit", prompt, size, images, source: sent, restore });
+    const result = await this.app.run(this.status, `Editing: ${n} candidate${n > 1 ? "s" : ""}`,
+      (signal, onEvent) => api.edit({ image: sent, prompt, n, size }, signal, onEvent));
+    if (!result) return;
+    const { images, seed } = result;
+    const entry = await this.app.history.add({ kind: "edit", prompt, size, images, seed, source: sent, restore });
     await this.showCandidates(entry, 0);
     this.persist();
   }

@@ -12,6 +12,12 @@ export class GenerateTab {
     this.submit = $("#gen-submit");
     this.grid = $("#gen-results");
     this.status = $("#gen-status");
+    this.seed = $("#gen-seed");
+    $("#gen-reuse-seed").addEventListener("click", () => {
+      if (this.entry?.seed == null) return;
+      this.seed.value = String(this.entry.seed);
+      this.prompt.focus();
+    });
     this.entry = null;
     this.urls = [];
     this.fitPrompt = autoGrow(this.prompt);
@@ -28,6 +34,14 @@ export class GenerateTab {
     for (const button of this.grid.querySelectorAll("button[data-needs-idle]")) button.disabled = busy;
   }
 
+  /** The seed field: null when empty (the request gets a random seed), undefined when not a valid seed. */
+  seedValue() {
+    const text = this.seed.value.trim();
+    if (!text) return null;
+    const value = Number(text);
+    return /^\d+$/.test(text) && Number.isSafeInteger(value) ? value : undefined;
+  }
+
   async generate() {
     const prompt = this.prompt.value.trim();
     if (!prompt) {
@@ -35,20 +49,60 @@ export class GenerateTab {
       this.prompt.focus();
       return;
     }
+    const seed = this.seedValue();
+    if (seed === undefined) {
+      this.app.message({ kind: "error", title: "The seed must be a whole number.", text: `0 to ${Number.MAX_SAFE_INTEGER}, or empty for a random one.` });
+      this.seed.focus();
+      return;
+    }
     const { n, size } = this.app.settings;
     const label = `Generating ${n} image${n > 1 ? "s" : ""} (${size}×${size})`;
-    const images = await this.app.run(this.status, label, (signal) => api.generate({ prompt, n, size }, signal));
-    if (!images) return;
-    this.show(await this.app.history.add({ kind: "generate", prompt, size, images }));
+    const result = await this.app.run(this.status, label,
+      (signal, onEvent) => api.generate({ prompt, n, size, seed }, signal, onEvent), this.partials(n));
+    if (!result) return;
+    this.show(await this.app.history.add({ kind: "generate", prompt, size, images: result.images, seed: result.seed }));
   }
 
   async vary(blob, prompt) {
     this.app.switchTab("generate");
     const { n, size } = this.app.settings;
     const label = `Making ${n} variation${n > 1 ? "s" : ""}`;
-    const images = await this.app.run(this.status, label, (signal) => api.vary({ image: blob, n, size }, signal));
-    if (!images) return;
-    this.show(await this.app.history.add({ kind: "variation", prompt: prompt || "", size, images, source: blob }));
+    const result = await this.app.run(this.status, label,
+      (signal, onEvent) => api.vary({ image: blob, n, size }, signal, onEvent), this.partials(n));
+    if (!result) return;
+    this.show(await this.app.history.add({ kind: "variation", prompt: prompt || "", size, images: result.images, seed: result.seed, source: blob }));
+  }
+
+  /** Partial images fill the grid where the results will appear (drawn on canvases: the grid's <img>s are
+   *  the results); the grid shows its entry again when the request ends (the results, or what was there
+   *  before a failure, refusal or cancel). */
+  partials(n) {
+    let figures = null;
+    let ended = false;
+    return {
+      onPartial: async (event) => {
+        const bitmap = await createImageBitmap(event.blob);
+        if (ended) return;
+        if (!figures) {
+          figures = Array.from({ length: n }, (_, i) => el("figure", { class: "result partial", dataset: { index: String(i) } }));
+          $("#gen-empty").hidden = true;
+          this.grid.className = `results partials${n === 4 ? " n4" : ""}`;
+          this.grid.replaceChildren(...figures);
+        }
+        const figure = figures[Number(event.image_index) || 0];
+        if (!figure) return;
+        const canvas = el("canvas", { class: "partial-image", width: bitmap.width, height: bitmap.height,
+          "aria-label": `partial image ${Number(event.image_index) + 1}` });
+        canvas.getContext("2d").drawImage(bitmap, 0, 0);
+        bitmap.close();
+        figure.replaceChildren(canvas);
+        figure.dataset.partialIndex = String(event.partial_image_index);
+      },
+      onEnd: () => {
+        ended = true;
+        if (figures) this.render();
+      },
+    };
   }
 
   clear() {
@@ -80,6 +134,8 @@ export class GenerateTab {
     const kind = KIND_LABELS[entry.kind] || entry.kind;
     $("#gen-title").textContent = entry.kind === "generate" ? entry.prompt : `${kind}${entry.prompt ? ": " + entry.prompt : ""}`;
     $("#gen-meta").textContent = `${entry.images.length} × ${entry.size}×${entry.size}`;
+    $("#gen-seed-used").textContent = entry.seed == null ? "" : `seed ${entry.seed}`;
+    $("#gen-reuse-seed").hidden = entry.seed == null;
     this.grid.className = `results${entry.images.length === 4 ? " n4" : ""}`;
     this.grid.replaceChildren(...entry.images.map((blob, i) => this.card(entry, blob, i)));
     this.updateButtons();

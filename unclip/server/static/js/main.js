@@ -258,19 +258,31 @@ class App {
     for (const tab of Object.values(this.tabs)) tab.updateButtons();
   }
 
-  /** Run one API call with the busy state, a status line, the API key prompt on 401, and error messages.
-   *  Resolves to the call's result, or null when it failed or was cancelled. */
-  async run(statusNode, label, call) {
+  /** Run one API call with the busy state, a status line (with the stream's progress bar), the API key
+   *  prompt on 401, and error messages. `call(signal, onEvent)`; `onPartial(event)` gets the stream's
+   *  partial images and `onEnd()` is called when the call ends either way (to take partials off screen).
+   *  Resolves to the call's result, or null when it failed or was cancelled (`this.lastOutcome` says which). */
+  async run(statusNode, label, call, { onPartial = null, onEnd = null } = {}) {
     if (this.busy) return null;
     clearMessage();
     const controller = new AbortController();
+    this.lastOutcome = "running";
     const status = new StatusLine(statusNode);
     this.setBusy(true);
     status.start(label, () => controller.abort());
     try {
       for (let attempt = 0; ; attempt++) {
         try {
-          return await call(controller.signal);
+          const result = await call(controller.signal, (event) => {
+            if (event.type === "unclip.progress") status.progress(event);
+            else if (event.type?.endsWith(".partial_image")) {
+              this.partialsShown = (this.partialsShown || 0) + 1; // for the end-to-end tests
+              if (onPartial) onPartial(event);
+              else status.partial(event);
+            }
+          });
+          this.lastOutcome = "done";
+          return result;
         } catch (e) {
           if (e?.name === "ApiError" && e.isAuth && attempt < 3) {
             const key = await askKey(api.getKey() ? `The server did not accept the key. ${e.message}` : "This server needs an API key.");
@@ -283,10 +295,16 @@ class App {
         }
       }
     } catch (e) {
-      if (e?.name === "AbortError") this.message({ kind: "info", title: "Cancelled.", text: "The request was stopped." });
-      else this.message(describeError(e));
+      if (e?.name === "AbortError") {
+        this.lastOutcome = "cancelled";
+        this.message({ kind: "info", title: "Cancelled.", text: "The request was stopped; the server stopped its work. Nothing was added to the history." });
+      } else {
+        this.lastOutcome = "failed";
+        this.message(describeError(e));
+      }
       return null;
     } finally {
+      onEnd?.();
       status.stop();
       this.setBusy(false);
     }

@@ -614,14 +614,15 @@ export class OutpaintTab {
     const restore = await this.restorePoint();
     this.candidateFrame = f; // shown while generating, so the frame stays where it was
     this.render();
-    const images = await this.app.run(this.status, `${outpaint ? "Outpainting" : "Filling the erased area"}: ${n} candidate${n > 1 ? "s" : ""}`,
-      (signal) => api.edit({ image: sent, prompt, n, size, outpaint }, signal));
+    const result = await this.app.run(this.status, `${outpaint ? "Outpainting" : "Filling the erased area"}: ${n} candidate${n > 1 ? "s" : ""}`,
+      (signal, onEvent) => api.edit({ image: sent, prompt, n, size, outpaint }, signal, onEvent));
     this.candidateFrame = null;
-    if (!images) {
+    if (!result) {
       this.render();
       return;
     }
-    const entry = await this.app.history.add({ kind: "outpaint", prompt, size, images, source: sent, restore, frame: f, outpaint });
+    const { images, seed } = result;
+    const entry = await this.app.history.add({ kind: "outpaint", prompt, size, images, seed, source: sent, restore, frame: f, outpaint });
     await this.showCandidates(entry, f, 0);
     this.persist();
   }

@@ -36,7 +36,9 @@ export function describeError(error) {
   return { kind: "error", title: "Something went wrong.", text: String(error?.message || error) };
 }
 
-/** The spinner + elapsed time + Cancel shown in a tab while its request runs. */
+const STAGE_LABELS = { prior: "Prior", decoder: "Decoder", upsampler_256: "Upsampling to 256", upsampler_1024: "Upsampling to 1024" };
+
+/** The spinner + elapsed time + progress bar by stage + Cancel shown in a tab while its request runs. */
 export class StatusLine {
   constructor(node) {
     this.node = node;
@@ -46,18 +48,57 @@ export class StatusLine {
   start(label, onCancel) {
     const started = performance.now();
     const text = el("span", { class: "status-text" }, `${label}…`);
-    const cancel = el("button", { type: "button", class: "small", onclick: onCancel }, "Cancel");
-    this.node.replaceChildren(el("span", { class: "spinner", role: "progressbar", "aria-label": "Working" }), text, cancel);
+    const cancel = el("button", { type: "button", class: "small status-cancel", onclick: onCancel }, "Cancel");
+    this.bar = el("progress", { class: "stage-progress", max: "1", value: "0", "aria-label": "Progress" });
+    this.stage = el("span", { class: "stage-label" }, "Waiting for the model");
+    this.node.replaceChildren(el("span", { class: "spinner", role: "progressbar", "aria-label": "Working" }), text,
+      this.bar, this.stage, cancel);
     this.node.classList.add("active");
     this.timer = setInterval(() => {
       text.textContent = `${label}… ${Math.round((performance.now() - started) / 1000)} s`;
     }, 1000);
   }
 
+  /** An `unclip.progress` event: the stage's name and the whole run's fraction done. */
+  progress(event) {
+    if (!this.bar) return;
+    const fraction = event.overall > 0 ? Math.min(1, event.done / event.overall) : 0;
+    this.bar.value = fraction;
+    this.bar.dataset.stage = event.stage;
+    this.stage.textContent = `${STAGE_LABELS[event.stage] || event.stage} ${event.step}/${event.total} · ${Math.round(fraction * 100)}%`;
+    this.node.dataset.progressSeen = "1"; // for the end-to-end tests
+  }
+
+  /** A partial image, in a strip of thumbnails in the status line (one per image_index; tabs whose results
+   *  show elsewhere draw them there instead). */
+  partial(event) {
+    if (!this.node.classList.contains("active")) return;
+    if (!this.strip) {
+      this.strip = el("span", { class: "partials" });
+      this.node.insertBefore(this.strip, this.node.lastChild);
+      this.urls = [];
+    }
+    const index = Number(event.image_index) || 0;
+    let image = this.strip.querySelector(`img[data-index="${index}"]`);
+    if (!image) {
+      image = el("img", { class: "partial", alt: `partial image ${index + 1}`, dataset: { index: String(index) } });
+      this.strip.append(image);
+    }
+    const url = URL.createObjectURL(event.blob);
+    this.urls.push(url);
+    image.src = url;
+    image.dataset.partialIndex = String(event.partial_image_index);
+  }
+
   stop() {
     clearInterval(this.timer);
+    for (const url of this.urls || []) URL.revokeObjectURL(url);
+    this.urls = [];
+    this.strip = null;
     this.timer = null;
+    this.bar = null;
     this.node.classList.remove("active");
+    delete this.node.dataset.progressSeen;
     this.node.replaceChildren();
   }
 }
