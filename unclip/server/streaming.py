@@ -59,6 +59,11 @@ def _png(s: ServerState, image: Image.Image, common: Common, origin: Origin) -> 
     return base64.b64encode(png).decode("ascii")
 
 
+def _seen(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 class ImageStream:
     """One streamed request: its job (already queued) and what the worker reports for it."""
 
@@ -77,6 +82,8 @@ class ImageStream:
         self.prefix = PREFIXES[job.kind]
         self.request_id = str(request.state.request_id)
         self.reports = reports
+        # a client that left never reads the result: mark its exception seen (no "never retrieved" noise)
+        future.add_done_callback(_seen)
 
     def fields(self) -> dict[str, Any]:
         return {
