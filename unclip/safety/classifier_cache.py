@@ -3,7 +3,8 @@
 Unpickling alt-profanity-check's model imports scikit-learn and scipy: over a second of every
 `unclip generate`. The arrays the classifier uses (vocabulary, idf, SVM weights, calibration) and the
 vectoriser's settings are written once to `$UNCLIP_CACHE/safety` (default ~/.cache/unclip) as an
-`.npz` keyed on the installed package's files (path, size, mtime), and read from there afterwards.
+`.npz` keyed on the installed package's files (path, size, mtime) and scikit-learn's version, and read
+from there afterwards.
 Only the vectoriser configuration the package ships is cached (word tokens, lowercase, a token regex,
 a stop-word list, unigrams, no custom callables); for anything else the caller loads the package.
 """
@@ -11,6 +12,7 @@ a stop-word list, unigrams, no custom callables); for anything else the caller l
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import importlib.util
 import os
 import re
@@ -36,7 +38,11 @@ def package_key() -> str | None:
         return None
     if spec is None or not spec.submodule_search_locations:
         return None
-    h = hashlib.sha256(f"format {FORMAT}".encode())
+    try:  # the stop-word list and the unpickling come from scikit-learn: its version is part of the key
+        sklearn_version = importlib.metadata.version("scikit-learn")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    h = hashlib.sha256(f"format {FORMAT} scikit-learn {sklearn_version}".encode())
     for root in spec.submodule_search_locations:
         for path in sorted(Path(root).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
