@@ -33,6 +33,7 @@ from unclip.cascade.settings import SamplingConfig
 from unclip.errors import ModelFormatError
 from unclip.models.tokenizer import load_tokenizer, save_tokenizer
 from unclip.utils.config import Config, ConfigError
+from unclip.utils.threads import one_thread
 
 FORMAT = "unclip"
 FORMAT_VERSION = 1
@@ -231,10 +232,14 @@ def load_cascade(
     index = read_index(directory)
     tokenizer_dir = directory / index.tokenizer
     names = [n for n in index.components if components is None or n in components or n in REQUIRED]
-    modules = {name: load_component(directory, name, index.components[name], verify, dtype) for name in names}
+    with one_thread():  # thousands of small conversions: see unclip.utils.threads
+        modules = {
+            name: load_component(directory, name, index.components[name], verify, dtype) for name in names
+        }
     max_tokens: int = modules["clip"].config.text_max_tokens  # type: ignore[union-attr,assignment]
     tokenizer = load_tokenizer(tokenizer_dir, max_length=max_tokens)
     attribution_path = directory / "ATTRIBUTION.md"
     attribution = attribution_path.read_text() if attribution_path.is_file() else None
     cascade = Cascade(tokenizer=tokenizer, modules=modules, sampling=index.sampling, attribution=attribution)
-    return cascade.to(device=device, dtype=dtype).eval()
+    with one_thread():
+        return cascade.to(device=device, dtype=dtype).eval()
