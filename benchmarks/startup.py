@@ -5,10 +5,12 @@
 
 Part 1 runs `unclip generate "a red apple" --size 256 --seed 0 -o TMP` (the embedded default model,
 its own sampler settings) as a fresh process each time and prints wall and CPU seconds (min and
-median), plus `unclip --help`. Part 2 runs the same steps in one fresh process with a clock around
+median), plus `unclip --help`, and the same command with one sampling step per stage (what start-up
+and exit cost, apart from the sampling). Part 2 runs the same steps in one fresh process with a clock around
 each phase (imports, content policy, model loading split into reading and verifying the weights,
-building the networks, copying the weights in, converting the precision, then generation and
-writing the PNG). The machine's load average is printed: on a shared machine wall times swing with it.
+building the networks on the meta device, assigning the weights, converting the rest, then generation
+and writing the PNG). The content policy's classifier is read from its cache ($UNCLIP_CACHE/safety),
+which the first run writes. The machine's load average is printed: on a shared machine wall times swing with it.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ mark("content policy: load + prompt check")
 import unclip.cascade.model_dir as md
 from unclip.cascade.container import Cascade
 from unclip.pipeline.unclip_pipeline import UnCLIP
-parts = {"read + verify weights (sha256)": 0.0, "copy weights in (load_state_dict)": 0.0,
+parts = {"read + verify weights (sha256)": 0.0, "assign weights (load_state_dict)": 0.0,
          "convert precision (.to)": 0.0}
 def timed(name, fn):
     def wrapper(*a, **k):
@@ -60,7 +62,7 @@ def timed(name, fn):
             parts[name] += time.perf_counter() - s
     return wrapper
 md._load_weights = timed("read + verify weights (sha256)", md._load_weights)
-torch.nn.Module.load_state_dict = timed("copy weights in (load_state_dict)", torch.nn.Module.load_state_dict)
+torch.nn.Module.load_state_dict = timed("assign weights (load_state_dict)", torch.nn.Module.load_state_dict)
 Cascade.to = timed("convert precision (.to)", Cascade.to)
 s = time.perf_counter()
 pipe = UnCLIP.from_pretrained(None, components=COMPONENTS, policy=policy)
@@ -72,7 +74,7 @@ mark("generate (with the output check)")
 images[0].save(OUT)
 mark("write the PNG")
 print("PHASES", repr(marks))
-print("LOAD", repr(dict(parts, **{"build the networks (random init) + tokenizer": build})), repr(str(pipe.dtype)))
+print("LOAD", repr(dict(parts, **{"build the networks (meta device) + tokenizer": build})), repr(str(pipe.dtype)))
 """
 
 
@@ -118,6 +120,16 @@ def main() -> int:
         gen = unclip + ["generate", PROMPT, "--size", str(args.size), "--seed", "0", "-o", tmp]
         runs = [timed_run(gen, tmp) for _ in range(args.runs)]
         summary(f"unclip generate --size {args.size} (whole process)", runs)
+        # The same process with one step per stage: start-up and exit, with next to no sampling (on a
+        # busy machine the sampling's time swings far more than the start-up's).
+        one_step = ["--prior-steps", "1", "--decoder-steps", "1", "--upsampler-256-steps", "1"]
+        one_step += ["--prior-candidates", "1"]
+        if args.size > 256:
+            one_step += ["--upsampler-1024-steps", "1"]
+        summary(
+            "  the same with 1 step per stage (start-up + exit)",
+            [timed_run(gen + one_step, tmp) for _ in range(args.runs)],
+        )
 
         components = [] if args.size <= 256 else ["upsampler_1024"]
         code = (

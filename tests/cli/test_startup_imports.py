@@ -40,3 +40,25 @@ def test_the_cli_stage_list_is_the_trainers():
     from unclip.training.config import STAGES as TRAINING_STAGES
 
     assert STAGES == TRAINING_STAGES
+
+
+def test_the_program_exits_fast_with_the_code_streams_and_atexit_handlers(tmp_path):
+    """`entry()` skips the interpreter's teardown; the exit code, what was printed and the atexit
+    handlers (logging, temporary files) must survive that."""
+    marker = tmp_path / "atexit-ran"
+    code = (
+        "import atexit, pathlib, sys\n"
+        f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes')\n"
+        "from unclip.cli.main import entry\n"
+        "print('before', flush=False)\n"
+        "sys.argv = ['unclip', 'generate', '   ']\n"
+        "entry()\n"
+        "print('not reached')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 2
+    assert out.stdout == "before\n"
+    assert "prompt: empty" in out.stderr
+    assert marker.read_text() == "yes"

@@ -33,6 +33,7 @@ from unclip.cascade.settings import SamplingConfig
 from unclip.errors import ModelFormatError
 from unclip.models.tokenizer import load_tokenizer, save_tokenizer
 from unclip.utils.config import Config, ConfigError
+from unclip.utils.threads import one_thread
 
 FORMAT = "unclip"
 FORMAT_VERSION = 1
@@ -178,7 +179,14 @@ def _check_state(module: nn.Module, state: dict[str, torch.Tensor], path: Path) 
             )
 
 
-def load_component(directory: Path, name: str, entry: ComponentEntry, verify: bool = True) -> nn.Module:
+def load_component(
+    directory: Path, name: str, entry: ComponentEntry, verify: bool = True, dtype: torch.dtype | None = None
+) -> nn.Module:
+    """One component, its floating weights in `dtype` (None: the network's own, float32).
+
+    The network is built on the meta device (no memory, no random initialisation) and the file's
+    tensors become its weights (`assign=True`), converted once to their final precision: building in
+    float32, initialising at random, copying the weights in and converting took most of a load."""
     config_cls, module_cls = COMPONENTS[name]
     config_path = directory / entry.config
     try:
@@ -187,10 +195,29 @@ def load_component(directory: Path, name: str, entry: ComponentEntry, verify: bo
         raise ModelFormatError(str(e)) from e
     weights_path = directory / entry.weights
     state = _load_weights(weights_path, entry, verify)
-    module = module_cls(config)
+    with torch.device("meta"):
+        module = module_cls(config)
     _check_state(module, state, weights_path)
-    module.load_state_dict(state, strict=True)
+    expected = module.state_dict()
+    for key, tensor in state.items():
+        want = expected[key].dtype
+        if dtype is not None and want.is_floating_point:
+            want = dtype
+        state[key] = tensor.to(want)
+    module.load_state_dict(state, strict=True, assign=True)
+    _materialize_buffers(module)
     return module
+
+
+def _materialize_buffers(module: nn.Module) -> None:
+    """Give the buffers that are not saved (they are computed, not learned) their values; a network with
+    such buffers says how (`materialize_buffers()`). Anything still on the meta device is a bug here."""
+    materialize = getattr(module, "materialize_buffers", None)
+    if materialize is not None:
+        materialize()
+    left = [k for k, t in [*module.named_parameters(), *module.named_buffers()] if t.is_meta]
+    if left:
+        raise RuntimeError(f"{type(module).__name__}: tensors left without values after loading: {left[:5]}")
 
 
 def load_cascade(
@@ -205,10 +232,14 @@ def load_cascade(
     index = read_index(directory)
     tokenizer_dir = directory / index.tokenizer
     names = [n for n in index.components if components is None or n in components or n in REQUIRED]
-    modules = {name: load_component(directory, name, index.components[name], verify) for name in names}
+    with one_thread():  # thousands of small conversions: see unclip.utils.threads
+        modules = {
+            name: load_component(directory, name, index.components[name], verify, dtype) for name in names
+        }
     max_tokens: int = modules["clip"].config.text_max_tokens  # type: ignore[union-attr,assignment]
     tokenizer = load_tokenizer(tokenizer_dir, max_length=max_tokens)
     attribution_path = directory / "ATTRIBUTION.md"
     attribution = attribution_path.read_text() if attribution_path.is_file() else None
     cascade = Cascade(tokenizer=tokenizer, modules=modules, sampling=index.sampling, attribution=attribution)
-    return cascade.to(device=device, dtype=dtype).eval()
+    with one_thread():
+        return cascade.to(device=device, dtype=dtype).eval()

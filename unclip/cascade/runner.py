@@ -19,6 +19,7 @@ from unclip.errors import InputError
 from unclip.models.clip import TextEncoding
 from unclip.utils.checks import MAX_SEED
 from unclip.utils.device import resolve_device
+from unclip.utils.threads import one_thread
 
 SIZES = (64, 256, 512, 1024)
 MAX_PROMPT_CHARS = 1000
@@ -40,12 +41,13 @@ class CascadeRunner:
 
     def __init__(self, cascade: Cascade, device: torch.device | str | None = None):
         self.device = resolve_device(device)
-        self.cascade = cascade.to(device=self.device).eval()
-        if self.device.type == "cpu":
-            # oneDNN's CPU convolutions run faster on channels-last (NHWC) weights and activations.
-            for name, module in self.cascade.modules.items():
-                if name != "clip" and name != "prior":
-                    module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # not in torch's stubs
+        with one_thread():  # many small copies: see unclip.utils.threads
+            self.cascade = cascade.to(device=self.device).eval()
+            if self.device.type == "cpu":
+                # oneDNN's CPU convolutions run faster on channels-last (NHWC) weights and activations.
+                for name, module in self.cascade.modules.items():
+                    if name != "clip" and name != "prior":
+                        module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # not in torch's stubs
         self._empty: TextEncoding | None = None
 
     @property

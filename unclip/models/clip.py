@@ -136,6 +136,18 @@ class ClipModel(nn.Module):
         self.register_buffer("mean", torch.tensor(config.image_mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(config.image_std).view(1, 3, 1, 1), persistent=False)
 
+    def materialize_buffers(self) -> None:
+        """Compute the buffers that are not saved, for a network built on the meta device (the model
+        loader builds it so and assigns the saved weights): the image normalisation, and transformers'
+        CLIP position ids (`arange(positions)` as a [1, positions] view, as its embeddings build them)."""
+        device = self.model.text_model.embeddings.token_embedding.weight.device
+        self.mean = torch.tensor(self.config.image_mean, device=device).view(1, 3, 1, 1)
+        self.std = torch.tensor(self.config.image_std, device=device).view(1, 3, 1, 1)
+        for module in self.modules():
+            ids = getattr(module, "position_ids", None)
+            if isinstance(ids, torch.Tensor) and ids.is_meta:
+                module.position_ids = torch.arange(ids.shape[-1], device=device).expand((1, -1))
+
     def encode_text(self, ids: torch.Tensor, mask: torch.Tensor) -> TextEncoding:
         # CLIP's text transformer is causal, so real tokens never see the padding: no mask is needed
         # for them, and the EOS token's features (the pooled output) are unaffected.

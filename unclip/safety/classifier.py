@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from unclip.safety import classifier_cache
 from unclip.safety.lazy import Lazy
 
 INSTALL_HINT = "install alt-profanity-check (pip install 'alt-profanity-check==1.9.1')"
@@ -31,6 +32,40 @@ class _Weights:
 
 
 def _load() -> _Weights:
+    """From the cache of the package's arrays when there is one (no sklearn import), else from the
+    package, writing the cache for the next process."""
+    key = classifier_cache.package_key()
+    if key is not None:
+        cached = classifier_cache.read(classifier_cache.cache_path(key))
+        if cached is not None:
+            return _from_arrays(cached)
+    weights, arrays = _load_package()
+    if key is not None and arrays is not None:
+        try:
+            classifier_cache.write(classifier_cache.cache_path(key), arrays)
+        except OSError:
+            pass  # a read-only home: every process loads the package, as before
+    return weights
+
+
+def _from_arrays(a: dict[str, np.ndarray]) -> _Weights:
+    tokens = [str(t) for t in a["vocabulary_tokens"]]
+    return _Weights(
+        analyzer=classifier_cache.make_analyzer(
+            bool(a["lowercase"]), str(a["token_pattern"]), [str(w) for w in a["stop_words"]]
+        ),
+        vocabulary=dict(zip(tokens, (int(i) for i in a["vocabulary_indices"]), strict=True)),
+        idf=a["idf"],
+        coef=a["coef"],
+        intercept=a["intercept"],
+        sigmoid_a=a["sigmoid_a"],
+        sigmoid_b=a["sigmoid_b"],
+    )
+
+
+def _load_package() -> tuple[_Weights, dict[str, np.ndarray] | None]:
+    """The weights from the package itself (imports sklearn), and the arrays to cache (None when the
+    vectoriser is not the plain configuration the cache reproduces)."""
     try:
         from profanity_check import profanity_check as pc  # loads the joblib model once
     except Exception as exc:  # ImportError, or a scikit-learn version the pickled model cannot load
@@ -41,7 +76,7 @@ def _load() -> _Weights:
     folds = model.calibrated_classifiers_
     if list(model.classes_) != [0, 1] or any(len(f.calibrators) != 1 for f in folds):
         raise RuntimeError("unexpected alt-profanity-check model layout; " + INSTALL_HINT)
-    return _Weights(
+    weights = _Weights(
         analyzer=vectorizer.build_analyzer(),
         vocabulary=dict(vectorizer.vocabulary_),
         idf=np.asarray(vectorizer.idf_, dtype=np.float64),
@@ -50,6 +85,22 @@ def _load() -> _Weights:
         sigmoid_a=np.array([float(f.calibrators[0].a_) for f in folds]),
         sigmoid_b=np.array([float(f.calibrators[0].b_) for f in folds]),
     )
+    settings = classifier_cache.simple_analyzer_settings(vectorizer)
+    if settings is None:
+        return weights, None
+    arrays = {
+        "lowercase": np.array(settings["lowercase"]),
+        "token_pattern": np.array(settings["token_pattern"]),
+        "stop_words": np.array(settings["stop_words"], dtype=str),
+        "vocabulary_tokens": np.array(list(weights.vocabulary), dtype=str),
+        "vocabulary_indices": np.array(list(weights.vocabulary.values()), dtype=np.int64),
+        "idf": weights.idf,
+        "coef": weights.coef,
+        "intercept": weights.intercept,
+        "sigmoid_a": weights.sigmoid_a,
+        "sigmoid_b": weights.sigmoid_b,
+    }
+    return weights, arrays
 
 
 class OffensiveLanguageClassifier:
