@@ -165,6 +165,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_until_healthy(proc: subprocess.Popen, port: int, log_name: str, timeout_s: float) -> str:
+    """The server's base URL once its /health answers 200; a clear exit if it dies or never does."""
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}; see {log_name}")
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.25)
+    proc.kill()
+    raise SystemExit(f"server did not start within {timeout_s:.0f} s")
+
+
 def start_server(
     args: argparse.Namespace, model_dir: str, data_dir: str, batching: bool
 ) -> tuple[subprocess.Popen, str]:
@@ -202,19 +219,7 @@ def start_server(
         cmd.append("--unsafe-disable-safety")
     log = open(Path(data_dir) / "server.log", "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}; see {log.name}")
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
-    proc.kill()
-    raise SystemExit("server did not start within 180 s")
+    return proc, wait_until_healthy(proc, port, log.name, 180)
 
 
 def batch_stats(url: str) -> tuple[float, float]:

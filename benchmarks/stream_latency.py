@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_test import free_port  # the sibling benchmark's helper
+from load_test import free_port, wait_until_healthy  # the sibling benchmark's helpers
 
 
 def start(args: argparse.Namespace, data_dir: str) -> tuple[subprocess.Popen, str]:
@@ -35,19 +35,7 @@ def start(args: argparse.Namespace, data_dir: str) -> tuple[subprocess.Popen, st
         cmd += ["--model", args.model]
     log = open(Path(data_dir) / "server.log", "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}; see {log.name}")
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
-    proc.kill()
-    raise SystemExit("server did not start within 300 s")
+    return proc, wait_until_healthy(proc, port, log.name, 300)
 
 
 def plain(url: str, body: dict) -> float:

@@ -181,9 +181,8 @@ def run_decoder(
     sampler = stage_sampler(decoder.config.diffusion, settings)
     if x_T is None:
         x_T = randn((b, 3, size, size), generator, image_embeds.device)
-    if (
-        start_from is not None
-    ):  # settings.start < 1: begin from this image, noised (by x_T) to the first timestep
+    # settings.start < 1: begin from this image, noised (by x_T) to the first timestep
+    if start_from is not None:
         x_T = noised_to_first_step(sampler, start_from.to(x_T), x_T)
     return sample_loop(
         model_fn,

@@ -34,9 +34,7 @@ from unclip.safety.normalize import Variant, variants
 @dataclass
 class PromptScores:
     scores: dict[str, float]
-    matched: dict[str, list[str]] = field(
-        default_factory=dict
-    )  # category -> why: term sources (file:line), rules
+    matched: dict[str, list[str]] = field(default_factory=dict)  # category -> why: term sources, rules
     minor: bool = False
     target: bool = False
     classifier: float | None = None

@@ -64,12 +64,10 @@ class ServerSettings(Config):
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str | None = None  # e.g. "https://images.example.com"; default: the request's base URL
-    allowed_hosts: list[str] = field(
-        default_factory=list
-    )  # Host names accepted without keys (besides loopback)
-    allowed_origins: list[str] = field(
-        default_factory=list
-    )  # browser origins besides the server's own; "*": any
+    # Host names accepted without keys (besides loopback)
+    allowed_hosts: list[str] = field(default_factory=list)
+    # browser origins besides the server's own; "*": any
+    allowed_origins: list[str] = field(default_factory=list)
     # model
     model: str | None = None  # model directory; None: the embedded default model
     model_id: str = "dall-e-2"  # the id listed by /v1/models and accepted in the `model` field
@@ -88,9 +86,8 @@ class ServerSettings(Config):
     url_ttl_s: float = 3600.0
     storage_max_bytes: int = 2 * 1024**3
     storage_max_files: int = 10_000
-    redis_url: str | None = (
-        None  # shared state (url images, limits, usage) for several processes: redis://HOST:6379/0
-    )
+    # shared state (url images, limits, usage) for several processes: redis://HOST:6379/0
+    redis_url: str | None = None
     # per-key limits (None: off); with redis_url they hold for all processes together
     rate_limit_rpm: int | None = None  # image requests per minute per API key
     quota_images_per_day: int | None = None  # images per UTC day per API key
@@ -111,9 +108,8 @@ class ServerSettings(Config):
     auth_failure_window_s: float = 60.0
     # safety and operations
     unsafe_disable_safety: bool = False
-    waive_checks: list[str] = field(
-        default_factory=list
-    )  # start without these policy checks (classifier, nudity, faces)
+    # start without these policy checks (classifier, nudity, faces)
+    waive_checks: list[str] = field(default_factory=list)
     # provenance: every returned PNG carries an invisible watermark and a signed C2PA manifest
     signing_cert: str | None = None  # PEM certificate chain; None: a key generated in <data_dir>/provenance
     signing_key: str | None = None  # its PEM private key (None: in the signing_cert file)

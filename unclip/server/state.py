@@ -42,9 +42,8 @@ class ServerState:
     draining: bool = False
     drain_deadline: float | None = None  # time.monotonic() by which shutdown must be complete
     inflight: int = 0  # HTTP requests being handled (all endpoints)
-    upload_limiter: CapacityLimiter | None = (
-        None  # uploads decoded or checked at once (set when the loop runs)
-    )
+    # uploads decoded or checked at once (set when the loop runs)
+    upload_limiter: CapacityLimiter | None = None
     data_lock: DataDirLock | None = None  # the local data_dir's lock (released at shutdown); None with Redis
 
     def begin_drain(self) -> None:

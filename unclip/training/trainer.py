@@ -88,9 +88,8 @@ RESUMABLE_CHANGES = {
 class TrainResult:
     run_dir: Path
     step: int
-    stopped_by: str | None = (
-        None  # "SIGTERM" / "SIGINT" when a signal ended the run early, "max_minutes" when the time limit did
-    )
+    # "SIGTERM" / "SIGINT" when a signal ended the run early, "max_minutes" when the time limit did
+    stopped_by: str | None = None
     last_metrics: dict[str, float] = dataclasses.field(default_factory=dict)
 
 

@@ -19,9 +19,8 @@ from unclip.utils.config import Config
 class JudgeConfig(Config):
     num_classes: int  # concepts it can name (labels.json, same order)
     image_size: int = 64  # pictures are resized to this before classification
-    channels: list[int] = field(
-        default_factory=lambda: [32, 64, 128, 256]
-    )  # per stage; each stage after the first halves the size
+    # per stage; each stage after the first halves the size
+    channels: list[int] = field(default_factory=lambda: [32, 64, 128, 256])
     stem_stride: int = 2  # the first convolution's stride (2: the stages start at half the image size)
     blocks_per_stage: int = 2
     dropout: float = 0.2

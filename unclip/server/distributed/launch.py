@@ -100,9 +100,8 @@ def serve_on_ray(settings: ServerSettings, opts: RayOptions) -> int:
         raise UnclipError(
             f"--ray {opts.address or ''}: cannot reach a Ray cluster ({str(e).splitlines()[0]})"
         ) from None
-    stop = (
-        threading.Event()
-    )  # (after ray.init, which installs its own handlers) a signal during deployment counts
+    # (after ray.init, which installs its own handlers) a signal during deployment counts
+    stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     serve.start(http_options={"host": settings.host, "port": settings.port}, proxy_location=opts.proxy)

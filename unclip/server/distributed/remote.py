@@ -84,9 +84,7 @@ class RemoteEngine:
         self.max_size = int(info["max_size"])
         self.description = str(info["description"])
         self.device = str(info.get("device", "cpu"))
-        self.pipe = SimpleNamespace(
-            model_name=info.get("model_name")
-        )  # read by routes._origin (C2PA manifests)
+        self.pipe = SimpleNamespace(model_name=info.get("model_name"))  # read by routes._origin (C2PA)
 
     def generate(self, prompts: list[str], size: int) -> list[Image.Image]:
         raise RuntimeError("the model runs in the Ray Serve model deployment; use RemoteQueue")
