@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 
 import httpx
 import openai
@@ -108,6 +109,52 @@ def test_a_refused_stream_ends_with_the_error_event_and_no_image(make_server, st
     assert e.value.body["type"] == "invalid_request_error"
     assert all(ev.type == "unclip.progress" for ev in received)  # no partial, no final
     assert "output" in policy.checks  # the first partial was checked, and refused
+
+
+def test_concurrent_streams_share_a_batch_and_each_gets_its_own_images(make_server, stepped_engine):
+    server = make_server(stepped_engine, max_batch_images=8, batch_wait_ms=500)
+    ns = [1, 2, 1]
+    kinds: dict[int, list[str]] = {}
+
+    def stream(i: int) -> None:
+        events = server.client().images.generate(
+            prompt=f"a cat {i}", size="256x256", n=ns[i], stream=True, partial_images=2
+        )
+        kinds[i] = [ev.type for ev in events if ev.type != "unclip.progress"]
+
+    threads = [threading.Thread(target=stream, args=(i,)) for i in range(len(ns))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, n in enumerate(ns):  # two partials per image of its own, then its own completed images
+        assert kinds[i] == ["image_generation.partial_image"] * (2 * n) + ["image_generation.completed"] * n
+    batches = server.metric("unclip_batch_requests_count", kind="generate")
+    assert server.metric("unclip_batch_requests_sum", kind="generate") == 3 and batches < 3
+
+
+def test_the_real_policy_refusing_a_partial_ends_the_stream_naming_the_category(make_server, stepped_engine):
+    """The shipped Policy, from a policy mapping an operator could write: outputs need the nudity check,
+    whose model is missing (a path that does not exist, so installed or not it cannot run), and images it
+    cannot check are refused. The first partial image is refused: the stream ends with the error event,
+    no image was sent, and the error names the category (the editor shows it)."""
+    from unclip.safety import Policy
+
+    policy = Policy.from_mapping(
+        {
+            "images": {"when_unavailable": "refuse", "nudity_model": "/nonexistent/nudenet.onnx"},
+            "categories": {"sexual": {"images": ["output"]}},
+        },
+        source="test policy",
+    )
+    client = make_server(stepped_engine, policy=policy, waive_checks=["nudity"]).client()
+    received: list = []
+    with pytest.raises(openai.APIError) as e:
+        received.extend(client.images.generate(prompt="a cat", size="256x256", stream=True, partial_images=2))
+    assert e.value.body["code"] == "content_policy_violation"
+    assert e.value.body["category"] == "sexual"
+    assert received and all(ev.type == "unclip.progress" for ev in received)  # progress only: no image
+    assert all(ev.stage in ("prior", "decoder") for ev in received)  # it ended at the first partial
 
 
 @pytest.mark.parametrize(

@@ -84,11 +84,12 @@ class Provenance:
             marked = Image.fromarray(pixels, marked.mode)
         return marked
 
-    def png(self, image: Image.Image, origin: Origin | None = None) -> bytes:
-        """``image`` marked and encoded as a PNG carrying a signed C2PA manifest."""
+    def png(self, image: Image.Image, origin: Origin | None = None, compress_level: int = 6) -> bytes:
+        """``image`` marked and encoded as a PNG carrying a signed C2PA manifest. ``compress_level``: zlib's
+        0-9 (Pillow's default 6; 1 encodes a 256 px image ~5x faster, ~15% larger: for transient previews)."""
         origin = origin or origin_of(image)
         buf = io.BytesIO()
-        self.mark_pixels(image, origin).save(buf, format="PNG")
+        self.mark_pixels(image, origin).save(buf, format="PNG", compress_level=compress_level)
         marked = self.watermark and watermark.can_mark(image)
         return sign_png(buf.getvalue(), self.key, origin, watermark=marked, signature=self.signature)
 

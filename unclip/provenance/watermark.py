@@ -9,6 +9,10 @@ both). It survives mild JPEG compression and, scaled back to the size it was mar
 crops, rotations or heavy edits. Reading tries the image at its own size and at each size unclip makes
 (256, 512, 1024 px), and counts how many payload bits match: 44 of 48 or more is "present" (a chance
 match of coin-flip bits is ~1e-9 per size tried; unmarked outputs reach about 33).
+
+Marking and reading run ``unclip.provenance.dwt_dct_svd``, the library's method vectorised over the
+blocks (4-5x faster, the same pixels and bits: tests compare with the library), so anyone can read
+unclip's mark with invisible-watermark itself (method "dwtDctSvd", scales [0, 48, 0], 48 bits).
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ PAYLOAD = b"unclip"  # 48 bits
 BITS = len(PAYLOAD) * 8
 MIN_MATCH = 44  # bits of BITS that must match for "present"
 METHOD = "dwtDctSvd"
-STRENGTH = {"scales": [0, 48, 0]}  # U plane only, quantisation step 48 (the library default is 36)
+SCALES = [0, 48, 0]  # U plane only, quantisation step 48 (the library default is 36)
+STRENGTH = {"scales": SCALES}  # as invisible-watermark's encoder and decoder take it
+EXPECTED = np.unpackbits(np.frombuffer(PAYLOAD, dtype=np.uint8))
 PASSES = 3
 MIN_PIXELS = 256 * 256  # invisible-watermark refuses smaller images
 READ_SIZES = (256, 512, 1024)  # the square sizes unclip makes
@@ -52,14 +58,15 @@ class WatermarkReading:
         return f"{state} ({self.matched}/{self.bits} identifier bits{where})"
 
 
-def _imwatermark():  # type: ignore[no-untyped-def]
+def _method():  # type: ignore[no-untyped-def]
+    """The vectorised method (needs invisible-watermark's own dependencies, OpenCV and PyWavelets)."""
     try:
-        from imwatermark import WatermarkDecoder, WatermarkEncoder
+        from unclip.provenance import dwt_dct_svd
     except ImportError as e:
         raise ProvenanceError(
             f"the invisible watermark needs invisible-watermark ({e}); {INSTALL_HINT}"
         ) from None
-    return WatermarkEncoder, WatermarkDecoder
+    return dwt_dct_svd
 
 
 def can_mark(image: Image.Image) -> bool:
@@ -71,17 +78,14 @@ def embed(image: Image.Image) -> Image.Image:
     they are: the method needs at least that many pixels."""
     if not can_mark(image):
         return image
-    encoder_cls, decoder_cls = _imwatermark()
-    encoder = encoder_cls()
-    encoder.set_watermark("bytes", PAYLOAD)
-    decoder = decoder_cls("bits", BITS)
+    method = _method()
     alpha = image.getchannel("A") if image.mode in ("RGBA", "LA") else None
     bgr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
     # Saturated pixels clip the chroma change away (an image half at 0 or 255 reads back as ~30 of 48
     # bits); embedding again into the clipped result converges: at most PASSES passes, until all bits read.
     for _ in range(PASSES):
-        bgr = np.ascontiguousarray(encoder.encode(bgr, METHOD, **STRENGTH))
-        if _matched(decoder, bgr) == BITS:
+        bgr = np.ascontiguousarray(method.encode(bgr, EXPECTED, SCALES))
+        if _matched(method, bgr) == BITS:
             break
     out = Image.fromarray(np.ascontiguousarray(bgr[:, :, ::-1]))
     if alpha is not None:
@@ -89,16 +93,14 @@ def embed(image: Image.Image) -> Image.Image:
     return out
 
 
-def _matched(decoder, bgr: np.ndarray) -> int:  # type: ignore[no-untyped-def]
-    bits = np.asarray(decoder.decode(bgr, METHOD, **STRENGTH), dtype=np.uint8)
-    expected = np.unpackbits(np.frombuffer(PAYLOAD, dtype=np.uint8))
-    return int((bits == expected).sum())
+def _matched(method, bgr: np.ndarray) -> int:  # type: ignore[no-untyped-def]
+    bits = np.asarray(method.decode(bgr, BITS, SCALES), dtype=np.uint8)
+    return int((bits == EXPECTED).sum())
 
 
 def read(image: Image.Image) -> WatermarkReading:
     """Look for the watermark at the image's own size, then scaled to each size unclip makes."""
-    _, decoder_cls = _imwatermark()
-    decoder = decoder_cls("bits", BITS)
+    method = _method()
     rgb = image.convert("RGB")
     sizes = [rgb.size] + [(s, s) for s in READ_SIZES if (s, s) != rgb.size]
     best: tuple[int, tuple[int, int]] | None = None
@@ -106,7 +108,7 @@ def read(image: Image.Image) -> WatermarkReading:
         if size[0] * size[1] < MIN_PIXELS:
             continue
         candidate = rgb if size == rgb.size else rgb.resize(size, Image.Resampling.BICUBIC)
-        matched = _matched(decoder, np.ascontiguousarray(np.asarray(candidate)[:, :, ::-1]))
+        matched = _matched(method, np.ascontiguousarray(np.asarray(candidate)[:, :, ::-1]))
         if best is None or matched > best[0]:
             best = (matched, size)
         if matched >= MIN_MATCH:

@@ -126,7 +126,7 @@ def with_alpha(image: Image.Image) -> Image.Image:
     raise invalid("image", f"Invalid input image - format must be in {list(ALPHA_MODES)}, got {image.mode}.")
 
 
-def encode_png(image: Image.Image) -> bytes:
+def encode_png(image: Image.Image, compress_level: int = 6) -> bytes:
     buf = io.BytesIO()
-    image.save(buf, format="PNG")
+    image.save(buf, format="PNG", compress_level=compress_level)
     return buf.getvalue()

@@ -105,7 +105,7 @@ async function streamed(path, init, onEvent) {
     if (!event) return;
     if (event.type === "error") {
       const failure = new ApiError(200, event.error || { message: "The stream failed." });
-      // the stream's error object carries no header: the category is in the message when the policy refused
+      // a stream cannot send the refusal header: a refusal's error object names the category instead
       failure.refusal = event.error?.category ?? null;
       throw failure;
     }
