@@ -7,7 +7,7 @@ import re
 import pytest
 
 from .conftest import PLAYWRIGHT_MISSING
-from .helpers import all_images_loaded, wait_js
+from .helpers import all_images_loaded, photo, save_png, wait_js
 
 expect = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING).expect
 
@@ -93,3 +93,45 @@ def test_reused_seed_gives_the_same_image(new_page, editor_server, shot):
     wait_js(page, "() => document.querySelectorAll('#history-list .history-entry').length === 3")
     all_images_loaded(page, "#gen-results .result img", 1, 256)
     assert page.evaluate(PIXELS) != first
+
+
+# what the Edit and Canvas tabs showed, in order: a partial drawn on the picture, then the candidates
+RECORD_ON_CANVAS = """([canvas, candidates]) => {
+  window.recorder?.disconnect();
+  const seen = window.seen = [];
+  const note = (what) => { if (seen[seen.length - 1] !== what) seen.push(what); };
+  window.recorder = new MutationObserver(() => {
+    if (document.querySelector(canvas + "[data-partial]")) note("partial");
+    if (document.querySelector(candidates)) note("candidates");
+  });
+  window.recorder.observe(document.body, {subtree: true, childList: true, attributes: true});
+}"""
+
+
+def test_edit_and_canvas_draw_partials_where_the_results_appear(new_page, editor_server, shot, tmp_path):
+    path = save_png(photo("chelsea", 256), tmp_path / "chelsea.png")
+    page = new_page(editor_server, init_script=ONE_IMAGE)
+
+    page.click(".tab[data-tab=edit]")
+    page.set_input_files("#edit-file", str(path))
+    page.click("#crop-ok")
+    box = page.locator("#edit-canvas").bounding_box()
+    page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.3 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.6 * box["width"], box["y"] + 0.5 * box["height"], steps=6)
+    page.mouse.up()
+    page.fill("#edit-prompt", "a cat wearing a red hat")
+    page.evaluate(RECORD_ON_CANVAS, ["#edit-canvas", "#edit-candidate-list .thumb-button"])
+    page.click("#edit-submit")
+    expect(page.locator("#edit-candidate-list .thumb-button")).to_have_count(1)
+    assert page.evaluate("window.seen") == ["partial", "candidates"]
+    assert page.get_attribute("#edit-canvas", "data-partial") is None  # the preview is gone
+
+    page.click(".tab[data-tab=outpaint]")
+    page.set_input_files("#op-file", str(path))
+    page.fill("#op-prompt", "a cat on a sofa, wide view")
+    page.evaluate(RECORD_ON_CANVAS, ["#op-canvas", "#op-candidates:not([hidden])"])
+    page.click("#op-submit")
+    expect(page.locator("#op-cand-index")).to_have_text("1 / 1")
+    assert page.evaluate("window.seen") == ["partial", "candidates"]
+    assert page.get_attribute("#op-canvas", "data-partial") is None

@@ -388,13 +388,18 @@ export class EditTab {
     this.canvas.hidden = empty;
     $("#edit-empty").hidden = !empty;
     const badge = $("#edit-preview-badge");
-    badge.hidden = !this.candidates;
+    badge.hidden = !this.candidates && !this.forming;
     if (empty) return;
     const ctx = this.ctx;
     ctx.globalCompositeOperation = "source-over";
     ctx.imageSmoothingEnabled = true;
     ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
-    this.canvas.classList.toggle("previewing", !!this.candidates);
+    this.canvas.classList.toggle("previewing", !!this.candidates || !!this.forming);
+    if (this.forming) {
+      ctx.drawImage(this.forming.canvas, 0, 0, this.canvas.width, this.canvas.height);
+      badge.textContent = `Forming… (preview ${this.forming.index + 1})`;
+      return;
+    }
     if (this.candidates) {
       const c = this.candidates[this.candidateIndex].canvas;
       ctx.drawImage(c, 0, 0, this.canvas.width, this.canvas.height);
@@ -477,12 +482,29 @@ export class EditTab {
     const sent = await canvasToBlob(canvas);
     const restore = await this.restorePoint();
     const result = await this.app.run(this.status, `Editing: ${n} candidate${n > 1 ? "s" : ""}`,
-      (signal, onEvent) => api.edit({ image: sent, prompt, n, size }, signal, onEvent));
-    if (!result) return;
+      (signal, onEvent) => api.edit({ image: sent, prompt, n, size }, signal, onEvent),
+      { onPartial: (event) => this.showPartial(event) });
+    this.forming = null;
+    delete this.canvas.dataset.partial;
+    if (!result) {
+      this.render();
+      return;
+    }
     const { images, seed } = result;
     const entry = await this.app.history.add({ kind: "edit", prompt, size, images, seed, source: sent, restore });
     await this.showCandidates(entry, 0);
     this.persist();
+  }
+
+  /** A partial image of the first candidate, drawn on the picture (where the result will appear)
+   *  while the request runs. */
+  async showPartial(event) {
+    if ((Number(event.image_index) || 0) !== 0) return;
+    const canvas = await blobToCanvas(event.blob);
+    if (!this.app.busy) return; // the answer came first
+    this.forming = { canvas, index: Number(event.partial_image_index) || 0 };
+    this.canvas.dataset.partial = String(this.forming.index); // for the end-to-end tests
+    this.render();
   }
 
   /** Show a history entry's images as the candidates to choose from. */

@@ -486,6 +486,7 @@ export class OutpaintTab {
     const s = this.frameSize();
     const f = this.candidateFrame || this.frame;
     if (this.candidates) ctx.drawImage(this.candidates[this.candidateIndex], f.x, f.y, s, s);
+    else if (this.forming) ctx.drawImage(this.forming.canvas, f.x, f.y, s, s);
     if (this.world) {
       ctx.drawImage(this.world, this.origin.x, this.origin.y);
     }
@@ -503,7 +504,8 @@ export class OutpaintTab {
     for (const [hx, hy] of [[fx, fy], [fx + fs, fy], [fx, fy + fs], [fx + fs, fy + fs]]) {
       ctx.fillRect(hx - 4 * dpr, hy - 4 * dpr, 8 * dpr, 8 * dpr);
     }
-    const label = this.app.busy && !this.candidates ? "Generating…" : this.candidates
+    const busyLabel = this.forming ? `Forming… (preview ${this.forming.index + 1})` : "Generating…";
+    const label = this.app.busy && !this.candidates ? busyLabel : this.candidates
       ? `Candidate ${this.candidateIndex + 1} of ${this.candidates.length}` : `Generation frame ${s}×${s}`;
     ctx.font = `${12 * dpr}px system-ui, sans-serif`;
     const tw = ctx.measureText(label).width + 14 * dpr;
@@ -548,21 +550,6 @@ export class OutpaintTab {
     for (let x = x0; ox + x * k < W; x += step) {
       for (let y = y0; oy + y * k < H; y += step) ctx.fillRect(ox + x * k - r, oy + y * k - r, 2 * r, 2 * r);
     }
-  }
-
-  updateButtons() {
-    const busy = this.app.busy;
-    const picking = !!this.candidates;
-    $("#op-upload-label").classList.toggle("disabled", busy || picking);
-    $("#op-file").disabled = busy || picking;
-    $("#op-undo").disabled = busy || picking || !this.undoStack.length;
-    $("#op-redo").disabled = busy || picking || !this.redoStack.length;
-    $("#op-export").disabled = !this.world;
-    $("#op-submit").disabled = busy || picking;
-    $("#op-accept").disabled = busy;
-    $("#op-cancel").disabled = busy;
-    $("#op-candidates").hidden = !picking;
-    this.render();
   }
 
   updateButtons() {
@@ -615,8 +602,11 @@ export class OutpaintTab {
     this.candidateFrame = f; // shown while generating, so the frame stays where it was
     this.render();
     const result = await this.app.run(this.status, `${outpaint ? "Outpainting" : "Filling the erased area"}: ${n} candidate${n > 1 ? "s" : ""}`,
-      (signal, onEvent) => api.edit({ image: sent, prompt, n, size, outpaint }, signal, onEvent));
+      (signal, onEvent) => api.edit({ image: sent, prompt, n, size, outpaint }, signal, onEvent),
+      { onPartial: (event) => this.showPartial(event) });
     this.candidateFrame = null;
+    this.forming = null;
+    delete this.canvas.dataset.partial;
     if (!result) {
       this.render();
       return;
@@ -625,6 +615,17 @@ export class OutpaintTab {
     const entry = await this.app.history.add({ kind: "outpaint", prompt, size, images, seed, source: sent, restore, frame: f, outpaint });
     await this.showCandidates(entry, f, 0);
     this.persist();
+  }
+
+  /** A partial image of the first candidate, drawn in the frame (under the picture, as the candidates
+   *  are) while the request runs. */
+  async showPartial(event) {
+    if ((Number(event.image_index) || 0) !== 0) return;
+    const canvas = await blobToCanvas(event.blob);
+    if (!this.app.busy || !this.candidateFrame) return; // the answer came first
+    this.forming = { canvas, index: Number(event.partial_image_index) || 0 };
+    this.canvas.dataset.partial = String(this.forming.index); // for the end-to-end tests
+    this.render();
   }
 
   async showCandidates(entry, frame, index) {
