@@ -27,9 +27,22 @@ def stepped_engine(tiny_model_dir):
     return UnclipEngine(pipe, STEPS, "tiny, stepped")
 
 
-@pytest.fixture
-def server(make_server, stepped_engine):
-    return make_server(stepped_engine)
+class OnGpu:
+    """The engine as a server with its model on a GPU sees it: partial images are then checked and
+    encoded in the event loop's worker threads, not in the model's thread (streaming.wire)."""
+
+    device = "cuda:0"
+
+    def __init__(self, inner: UnclipEngine) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.inner, name)
+
+
+@pytest.fixture(params=["cpu", "gpu"])
+def server(request, make_server, stepped_engine):
+    return make_server(stepped_engine if request.param == "cpu" else OnGpu(stepped_engine))
 
 
 def _pixels(b64: str) -> bytes:
@@ -99,9 +112,11 @@ def test_streamed_edit_and_variation(server):
     ] * 2
 
 
-def test_a_refused_stream_ends_with_the_error_event_and_no_image(make_server, stepped_engine):
+@pytest.mark.parametrize("device", ["cpu", "gpu"])
+def test_a_refused_stream_ends_with_the_error_event_and_no_image(make_server, stepped_engine, device):
     policy = FakePolicy(refuse_output=True)
-    client = make_server(stepped_engine, policy=policy).client()
+    engine = stepped_engine if device == "cpu" else OnGpu(stepped_engine)
+    client = make_server(engine, policy=policy).client()
     received: list = []
     with pytest.raises(openai.APIError) as e:
         received.extend(client.images.generate(prompt="a cat", size="256x256", stream=True, partial_images=2))

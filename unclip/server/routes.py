@@ -384,7 +384,7 @@ async def _answer(
         return await _respond(request, images, common, origin)
     s = srv(request)
     job = make_job(work, common.n, rid(request))
-    reports = streaming.wire(job)
+    reports = streaming.wire(job, s, common, origin)
     future = _submit(s, job)  # a full queue is a 429 before the stream starts
     return streaming.respond(request, s, job, future, reports, common, origin)
 
