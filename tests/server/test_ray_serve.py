@@ -219,6 +219,34 @@ def test_eight_openai_clients_two_model_and_two_ingress_replicas_on_two_nodes(se
     assert fetched_across >= 0.9 * len(urls), (fetched_across, len(urls))
 
 
+def test_a_stream_carries_the_replicas_progress_and_partial_images(served):
+    """Progress reports and partial images cross from the model replica to the ingress as they happen."""
+    client = openai.OpenAI(api_key=KEY, base_url=served.url + "/v1", max_retries=0, timeout=300)
+    events = list(
+        client.images.generate(prompt="a red apple", n=2, size="256x256", stream=True, partial_images=2)
+    )
+    kinds = [e.type for e in events]
+    progress = [e for e in events if e.type == "unclip.progress"]
+    partial = [e for e in events if e.type == "image_generation.partial_image"]
+    completed = [e for e in events if e.type == "image_generation.completed"]
+    assert progress and progress[0].stage == "prior" and progress[-1].done == progress[-1].overall
+    assert partial and [e.image_index for e in partial] == [0, 1] * (len(partial) // 2)
+    assert len(completed) == 2 and kinds.index(partial[-1].type) < kinds.index(completed[0].type)
+    for e in partial + completed:
+        assert decode_png(base64.b64decode(e.b64_json)).size == (256, 256)
+    upload, colour = client_image(3)
+    edit = list(
+        client.images.edit(
+            image=upload, prompt="a hole filled", size="256x256", stream=True, partial_images=1
+        )
+    )
+    assert [e.type for e in edit if e.type != "unclip.progress"] == [
+        "image_edit.partial_image",
+        "image_edit.completed",
+    ]
+    assert kept_border(decode_png(base64.b64decode(edit[-1].b64_json))) == {colour}
+
+
 def test_a_killed_model_replica_fails_only_its_requests_and_comes_back(served):
     before = model_replica_pids()
     assert len(before) == 2, before

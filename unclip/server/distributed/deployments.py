@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
 from ray import serve
 
+from unclip.pipeline.partials import Progress
 from unclip.server.batching import BatchQueue, QueueClosed, QueueFull
 from unclip.server.distributed.remote import RemoteEngine, RemoteQueue, encode_result
 from unclip.server.jobs import BatchExecutor, make_job
@@ -65,6 +67,43 @@ class UnclipModel:
             raise
         except Exception as e:  # noqa: BLE001 - every outcome goes back as a value
             return encode_result(e)
+
+    async def run_streamed(
+        self, kind: str, work: Any, n: int, request_id: str
+    ) -> AsyncIterator[dict[str, Any]]:
+        """`run` for a streamed request: yields {"progress": Progress} for every step (with the partial
+        images, unchecked and unmarked: the ingress does that), then the result as `run` returns it."""
+        loop = asyncio.get_running_loop()
+        reports: asyncio.Queue[Progress] = asyncio.Queue()
+        job = make_job(work, n, request_id)
+
+        def hand_over(report: Progress) -> None:  # from the replica's model thread
+            loop.call_soon_threadsafe(reports.put_nowait, report)
+
+        job.on_progress = hand_over
+        try:
+            future = self.queue.submit(job)
+        except QueueFull as e:
+            yield {"busy": [e.depth, e.retry_after_s]}
+            return
+        except QueueClosed as e:
+            yield encode_result(e)
+            return
+        try:
+            while not (future.done() and reports.empty()):
+                getter = asyncio.ensure_future(reports.get())
+                await asyncio.wait({getter, future}, return_when=asyncio.FIRST_COMPLETED)
+                if getter.done():
+                    yield {"progress": getter.result()}
+                else:
+                    getter.cancel()
+            try:
+                yield encode_result(future.result())
+            except Exception as e:  # noqa: BLE001 - every outcome goes back as a value
+                yield encode_result(e)
+        except (asyncio.CancelledError, GeneratorExit):  # the client went away: stop its work
+            self.queue.cancel(job)
+            raise
 
     def __del__(self) -> None:
         self.queue.close(0)

@@ -1,7 +1,8 @@
 """The ingress side of `--ray`: what the app's routes see instead of a local model and queue.
 
 `RemoteQueue` has `BatchQueue`'s interface (submit, cancel, depth, busy, abort, close); each job is one
-call to the model deployment, which batches compatible jobs inside each replica. A replica that dies
+call to the model deployment, which batches compatible jobs inside each replica. A streamed job's call
+is a stream of the replica's progress reports (with the partial images), then its result. A replica that dies
 with a job on it answers that job 503 `model_unavailable` (Ray restarts the replica); a client that
 leaves cancels its call. Results cross the process boundary as plain values (`encode_result`), since
 the server's exceptions do not pickle.
@@ -109,15 +110,30 @@ class RemoteQueue:
             raise QueueClosed()
         job.loop = asyncio.get_running_loop()
         job.future = job.loop.create_future()
-        call = self.handle.run.remote(job.kind, job.payload, job.n, job.request_id)
+        args = (job.kind, job.payload, job.n, job.request_id)
+        if job.on_progress is not None:  # streamed: the replica's reports come back as they happen
+            call = self.handle.options(stream=True).run_streamed.remote(*args)
+        else:
+            call = self.handle.run.remote(*args)
         self._calls[job] = call
         self.metrics.queue_depth.set(len(self._calls))
         job.loop.create_task(self._wait(job, call))
         return job.future
 
+    @staticmethod
+    async def _outcome(job: Job, call: Any) -> dict[str, Any]:
+        if job.on_progress is None:
+            return dict(await call)
+        async for item in call:
+            if "progress" not in item:
+                return dict(item)
+            # in a worker thread: `on_progress` may check and encode the partial images (streaming.wire)
+            await asyncio.to_thread(job.on_progress, item["progress"])
+        return {"failure": "the model replica's stream ended without a result"}
+
     async def _wait(self, job: Job, call: Any) -> None:
         try:
-            result: Any = decode_result(await call)
+            result: Any = decode_result(await self._outcome(job, call))
         except asyncio.CancelledError:
             result = QueueClosed()
         except Exception as e:  # noqa: BLE001 - the replica died or could not be reached
