@@ -256,9 +256,12 @@ def wire(job: Job, s: ServerState, common: Common, origin: Origin) -> asyncio.Qu
     in_line = str(getattr(s.engine, "device", "cpu")).startswith("cpu")
 
     def hand_over(report: Progress) -> None:
-        ready = (
-            prepare(s, report.images, common, origin, job) if in_line and report.images is not None else None
-        )
+        ready = None
+        if in_line and report.images is not None:
+            try:
+                ready = prepare(s, report.images, common, origin, job)
+            except Exception:  # noqa: BLE001 - never fail the batch: the stream tries again, and fails alone
+                ready = None
         loop.call_soon_threadsafe(reports.put_nowait, (report, ready))
 
     job.on_progress = hand_over
