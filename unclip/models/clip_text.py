@@ -15,8 +15,10 @@ from unclip.models.clip_layers import ClipEncoder, init_layers
 class ClipTextEmbeddings(nn.Module):
     def __init__(self, vocab_size: int, width: int, max_tokens: int) -> None:
         super().__init__()
-        self.token_embedding = nn.Embedding(vocab_size, width)
-        self.position_embedding = nn.Embedding(max_tokens, width)
+        # created empty (`init_weights` fills them): nn.Embedding's own init on the meta device, where
+        # the model loader builds networks, imports torch's reference ops (1.8 s)
+        self.token_embedding = nn.Embedding(vocab_size, width, _weight=torch.empty(vocab_size, width))
+        self.position_embedding = nn.Embedding(max_tokens, width, _weight=torch.empty(max_tokens, width))
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         if ids.shape[-1] > self.position_embedding.num_embeddings:

@@ -15,7 +15,10 @@ class ClipVisionEmbeddings(nn.Module):
         self.image_size = image_size
         self.class_embedding = nn.Parameter(torch.empty(width))
         self.patch_embedding = nn.Conv2d(3, width, kernel_size=patch_size, stride=patch_size, bias=False)
-        self.position_embedding = nn.Embedding((image_size // patch_size) ** 2 + 1, width)
+        positions = (image_size // patch_size) ** 2 + 1
+        self.position_embedding = nn.Embedding(
+            positions, width, _weight=torch.empty(positions, width)
+        )  # see clip_text
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         if pixels.shape[-2:] != (self.image_size, self.image_size):
