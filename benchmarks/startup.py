@@ -9,8 +9,9 @@ median), plus `unclip --help`, and the same command with one sampling step per s
 and exit cost, apart from the sampling). Part 2 runs the same steps in one fresh process with a clock around
 each phase (imports, content policy, model loading split into reading and verifying the weights,
 building the networks on the meta device, assigning the weights, converting the rest, then generation
-and writing the PNG). The content policy's classifier is read from its cache ($UNCLIP_CACHE/safety),
-which the first run writes. The machine's load average is printed: on a shared machine wall times swing with it.
+and marking, signing and writing the PNG). The content policy's classifier is read from its cache
+($UNCLIP_CACHE/safety), which the first run writes. The machine's load average is printed: on a shared
+machine wall times swing with it.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ cli.build_parser()
 mark("unclip CLI import + argument parser")
 import torch
 mark("import torch")
-import transformers.models.clip.modeling_clip
-mark("import transformers' CLIP")
+import unclip.models.clip, unclip.models.tokenizer, cv2, pywt, c2pa
+mark("import CLIP, tokenizer, provenance (OpenCV, PyWavelets, c2pa)")
 from unclip.safety import Policy
 policy = Policy.default()
 policy.check_prompt(PROMPT)
@@ -71,8 +72,8 @@ mark("load the model")
 build = total - sum(parts.values())
 images = pipe.generate([PROMPT], n=1, size=SIZE, seed=0)
 mark("generate (with the output check)")
-images[0].save(OUT)
-mark("write the PNG")
+pipe.save(images[0], OUT)
+mark("mark, sign and write the PNG")
 print("PHASES", repr(marks))
 print("LOAD", repr(dict(parts, **{"build the networks (meta device) + tokenizer": build})), repr(str(pipe.dtype)))
 """

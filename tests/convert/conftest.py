@@ -58,7 +58,7 @@ def parts(karlo_tok):
 
 
 @pytest.fixture(scope="session")
-def karlo_dir(parts, karlo_tok, tmp_path_factory):
+def karlo_dir(parts, karlo_tok, base_tokenizer, tmp_path_factory):
     """Like a download of kakaobrain/karlo-v1-alpha (no image encoder)."""
     from unclip.convert.reference import text_pipeline
     from unclip.models.tokenizer import save_tokenizer
@@ -67,7 +67,7 @@ def karlo_dir(parts, karlo_tok, tmp_path_factory):
     text_pipeline(parts, karlo_tok).save_pretrained(path)
     # Karlo's tokenizer folder has vocab.json + merges.txt; transformers 5 writes tokenizer.json only
     # (the variations fixture keeps that form, which the converter reads too).
-    save_tokenizer(karlo_tok, path / "tokenizer")
+    save_tokenizer(base_tokenizer, path / "tokenizer")  # the same vocabulary and merges
     return path
 
 

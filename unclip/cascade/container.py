@@ -16,7 +16,7 @@ from unclip.models.upsampler import Upsampler, UpsamplerConfig
 from unclip.utils.config import Config
 
 if TYPE_CHECKING:
-    from transformers import CLIPTokenizer
+    from unclip.models.tokenizer import ClipTokenizer
 
 # component name -> (config class, module class). Inpainting variants are optional.
 COMPONENTS: dict[str, tuple[type[Config], type[nn.Module]]] = {
@@ -36,7 +36,7 @@ REQUIRED = ("clip", "prior", "decoder", "upsampler_256")
 class Cascade:
     """The loaded networks of one model directory."""
 
-    tokenizer: CLIPTokenizer
+    tokenizer: ClipTokenizer
     modules: dict[str, nn.Module]
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     attribution: str | None = None

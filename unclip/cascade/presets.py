@@ -23,7 +23,7 @@ from unclip.models.upsampler import Upsampler, UpsamplerConfig
 from unclip.utils.config import Config
 
 if TYPE_CHECKING:
-    from transformers import CLIPTokenizer
+    from unclip.models.tokenizer import ClipTokenizer
 
 SAMPLE_CAPTIONS = [
     "a red apple",
@@ -39,7 +39,7 @@ SAMPLE_CAPTIONS = [
 ]
 
 
-def _clip_config(tokenizer: CLIPTokenizer, **kw: Any) -> ClipConfig:
+def _clip_config(tokenizer: ClipTokenizer, **kw: Any) -> ClipConfig:
     return ClipConfig(
         vocab_size=len(tokenizer),
         bos_token_id=tokenizer.bos_token_id,
@@ -49,7 +49,7 @@ def _clip_config(tokenizer: CLIPTokenizer, **kw: Any) -> ClipConfig:
     )
 
 
-def preset_configs(name: str, tokenizer: CLIPTokenizer, inpainting: bool = False) -> dict[str, Config]:
+def preset_configs(name: str, tokenizer: ClipTokenizer, inpainting: bool = False) -> dict[str, Config]:
     """Component configs of a named preset ("tiny" or "bench")."""
     if name == "tiny":
         d = 32
@@ -164,7 +164,7 @@ def randomize_zero_layers(module: torch.nn.Module, std: float = 0.02, seed: int 
 
 def build_cascade(
     name: str,
-    tokenizer: CLIPTokenizer | None = None,
+    tokenizer: ClipTokenizer | None = None,
     captions: Iterable[str] = SAMPLE_CAPTIONS,
     seed: int = 0,
     inpainting: bool = False,

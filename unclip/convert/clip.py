@@ -18,12 +18,12 @@ import math
 from typing import Any
 
 import torch
-from transformers import CLIPTokenizer
 
 from unclip.convert.mapping import StateMapper, assemble
 from unclip.convert.source import StateDict
 from unclip.errors import ModelFormatError
 from unclip.models.clip import CLIP_MEAN, CLIP_STD, ClipConfig, ClipModel
+from unclip.models.tokenizer import ClipTokenizer
 
 Part = tuple[dict[str, Any], str]
 _ACTS = ("quick_gelu", "gelu", "gelu_new", "gelu_pytorch_tanh", "relu", "silu")
@@ -46,7 +46,7 @@ def _check_type(cfg: Part, model_type: str) -> None:
 
 
 def clip_config(
-    text: Part, vision: Part | None, tokenizer: CLIPTokenizer, preprocessor: Part | None = None
+    text: Part, vision: Part | None, tokenizer: ClipTokenizer, preprocessor: Part | None = None
 ) -> ClipConfig:
     _check_type(text, "clip_text_model")
     act = _field(text, "hidden_act", "quick_gelu")
@@ -128,7 +128,7 @@ def _map_tower(m: StateMapper, tower: str, projection: str) -> None:
 def convert_clip(
     text: Part,
     text_weights: tuple[StateDict, str],
-    tokenizer: CLIPTokenizer,
+    tokenizer: ClipTokenizer,
     tokenizer_config: dict[str, Any],
     vision: Part | None = None,
     vision_weights: tuple[StateDict, str] | None = None,

@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from transformers import CLIPTokenizer
 
+from unclip.models.tokenizer import ClipTokenizer
+
 
 @dataclass(frozen=True)
 class KarloSizes:
@@ -109,7 +111,7 @@ def randomize_(module: nn.Module, seed: int) -> nn.Module:
 
 
 def build_reference(
-    sizes: KarloSizes, tokenizer: CLIPTokenizer, seed: int = 0, image_encoder: bool = True
+    sizes: KarloSizes, tokenizer: ClipTokenizer | CLIPTokenizer, seed: int = 0, image_encoder: bool = True
 ) -> dict[str, Any]:
     """diffusers/transformers modules named like Karlo's folders, randomised, plus the 3 schedulers."""
     from diffusers import PriorTransformer, UnCLIPScheduler, UNet2DConditionModel, UNet2DModel
@@ -213,8 +215,9 @@ def build_reference(
     return parts
 
 
-def karlo_tokenizer(tokenizer: CLIPTokenizer, directory: str | Path) -> CLIPTokenizer:
-    """`tokenizer` as Karlo's ships: padding with "!" (id 0 in CLIP's vocabulary)."""
+def karlo_tokenizer(tokenizer: ClipTokenizer, directory: str | Path) -> CLIPTokenizer:
+    """`tokenizer` as Karlo's ships, as transformers' tokenizer (what diffusers' pipelines take): padding
+    with "!" (id 0 in CLIP's vocabulary)."""
     from unclip.models.tokenizer import save_tokenizer
 
     save_tokenizer(tokenizer, directory)

@@ -19,10 +19,9 @@ from typing import Any
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
-from transformers import CLIPTokenizer
 
 from unclip.errors import ModelFormatError
-from unclip.models.tokenizer import load_tokenizer
+from unclip.models.tokenizer import ClipTokenizer, load_tokenizer
 
 StateDict = dict[str, torch.Tensor]
 Json = dict[str, Any]
@@ -49,7 +48,7 @@ class KarloSource(ABC):
         """(state dict, where it was read from, for error messages)."""
 
     @abstractmethod
-    def tokenizer(self, max_length: int) -> tuple[CLIPTokenizer, Json]:
+    def tokenizer(self, max_length: int) -> tuple[ClipTokenizer, Json]:
         """(the CLIP tokenizer, its tokenizer_config.json or {})."""
 
 
@@ -98,7 +97,7 @@ class DiffusersDir(KarloSource):
             ".safetensors or .bin, sharded or not)"
         )
 
-    def tokenizer(self, max_length: int) -> tuple[CLIPTokenizer, Json]:
+    def tokenizer(self, max_length: int) -> tuple[ClipTokenizer, Json]:
         """`vocab.json` + `merges.txt` (how Karlo ships it), else the BPE inside `tokenizer.json`."""
         folder = self._folder("tokenizer")
         config_path = folder / "tokenizer_config.json"
@@ -115,7 +114,7 @@ class MemorySource(KarloSource):
     """
 
     def __init__(
-        self, components: dict[str, Any], tokenizer: CLIPTokenizer | None = None, label: str = "memory"
+        self, components: dict[str, Any], tokenizer: ClipTokenizer | None = None, label: str = "memory"
     ):
         self.components = components
         self._tokenizer = tokenizer
@@ -142,7 +141,7 @@ class MemorySource(KarloSource):
         state = item[1] if isinstance(item, tuple) else item.state_dict()
         return dict(state), f"{self.label}/{component}"
 
-    def tokenizer(self, max_length: int) -> tuple[CLIPTokenizer, Json]:
+    def tokenizer(self, max_length: int) -> tuple[ClipTokenizer, Json]:
         if self._tokenizer is None:
             raise ModelFormatError(f"{self.label}/tokenizer: component missing")
         self._tokenizer.model_max_length = max_length
@@ -159,7 +158,7 @@ def _read_json(path: Path) -> Json:
     return data
 
 
-def _tokenizer_from_json(path: Path, max_length: int) -> CLIPTokenizer:
+def _tokenizer_from_json(path: Path, max_length: int) -> ClipTokenizer:
     model = _read_json(path).get("model")
     if not isinstance(model, dict) or model.get("type") != "BPE":
         raise ModelFormatError(f"{path}: expected a BPE tokenizer model")
@@ -173,9 +172,7 @@ def _tokenizer_from_json(path: Path, max_length: int) -> CLIPTokenizer:
     for special in ("<|startoftext|>", "<|endoftext|>"):
         if special not in vocab:
             raise ModelFormatError(f"{path}: special token {special} missing")
-    tok = CLIPTokenizer(vocab=vocab, merges=pairs)  # type: ignore[arg-type]  # pairs work; the stubs say strings
-    tok.model_max_length = max_length
-    return tok
+    return ClipTokenizer(vocab, [(a, b) for a, b in pairs], max_length)
 
 
 def _load_weights(path: Path) -> StateDict:

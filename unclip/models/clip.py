@@ -1,4 +1,8 @@
-"""CLIP text and image encoders (transformers' CLIP classes) behind a small unclip-facing API.
+"""CLIP text and image encoders (unclip's own towers, `clip_text.py` and `clip_vision.py`) behind a small
+unclip-facing API. Their parameter names are those of CLIP checkpoints, under `model.` (`model.text_model.*`,
+`model.vision_model.*`, the two projections, `model.logit_scale`), and they compute exactly what
+transformers' `CLIPModel` computes (tests compare): transformers is needed only to convert or compare,
+never to generate (its import alone took 2.5 s of a 6 s `unclip generate`).
 
 The prior and decoder consume a :class:`TextEncoding`: the projected caption embedding, the final
 token features of the text transformer and their padding mask. Images enter as float tensors in
@@ -9,7 +13,7 @@ token features of the text transformer and their padding mask. Images enter as f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -17,12 +21,15 @@ from PIL import Image
 from torch import nn
 
 from unclip.errors import InputError
+from unclip.models.clip_text import ClipTextTransformer
+from unclip.models.clip_vision import ClipVisionTransformer
 from unclip.utils.config import Config
 from unclip.utils.images import pil_to_tensor
 
 if TYPE_CHECKING:
     from transformers import CLIPConfig
 
+LOGIT_SCALE_INIT = 2.6592  # log(1 / 0.07), CLIP's initial temperature
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
@@ -56,6 +63,7 @@ class ClipConfig(Config):
     image_tower: bool = True
 
     def to_hf(self) -> CLIPConfig:
+        """The same sizes as transformers' config (to compare with its classes, or to export to them)."""
         from transformers import CLIPConfig, CLIPTextConfig, CLIPVisionConfig  # slow import: only when needed
 
         text = CLIPTextConfig(
@@ -119,41 +127,76 @@ class TextEncoding:
         )
 
 
+class ClipTowers(nn.Module):
+    """The networks, named as in CLIP checkpoints: `text_model`, `text_projection` and, with an image
+    tower, `vision_model`, `visual_projection` and the contrastive loss's `logit_scale`."""
+
+    def __init__(self, config: ClipConfig) -> None:
+        super().__init__()
+        c = config
+        self.text_model = ClipTextTransformer(
+            c.vocab_size,
+            c.text_width,
+            c.text_layers,
+            c.text_heads,
+            c.text_intermediate or 4 * c.text_width,
+            c.text_max_tokens,
+            c.eos_token_id,
+            c.hidden_act,
+            c.layer_norm_eps,
+        )
+        self.text_projection = nn.Linear(c.text_width, c.embed_dim, bias=False)
+        if c.image_tower:
+            self.vision_model = ClipVisionTransformer(
+                c.vision_width,
+                c.vision_layers,
+                c.vision_heads,
+                c.vision_intermediate or 4 * c.vision_width,
+                c.image_size,
+                c.patch_size,
+                c.hidden_act,
+                c.layer_norm_eps,
+            )
+            self.visual_projection = nn.Linear(c.vision_width, c.embed_dim, bias=False)
+            self.logit_scale = nn.Parameter(torch.tensor(LOGIT_SCALE_INIT))
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        """CLIP's initialisation, for a model trained from scratch (loading replaces it)."""
+        if self.text_projection.weight.is_meta:
+            return
+        self.text_model.init_weights()
+        nn.init.normal_(self.text_projection.weight, std=self.text_projection.in_features**-0.5)
+        if hasattr(self, "vision_model"):
+            self.vision_model.init_weights()
+            nn.init.normal_(self.visual_projection.weight, std=self.visual_projection.in_features**-0.5)
+
+
 class ClipModel(nn.Module):
     """CLIP with projections: `encode_text` for the prior and decoder, `encode_image` for variations."""
 
     def __init__(self, config: ClipConfig):
         super().__init__()
         self.config = config
-        hf = config.to_hf()
-        # Without an image tower the text half has the same parameter names as in CLIPModel.
-        from transformers import CLIPModel, CLIPTextModelWithProjection
-
-        # Any: the two Hugging Face classes share the text half that this wrapper calls
-        self.model: Any = CLIPModel(hf) if config.image_tower else CLIPTextModelWithProjection(hf.text_config)  # type: ignore[arg-type]
+        self.model = ClipTowers(config)
         self.mean: torch.Tensor
         self.std: torch.Tensor
         self.register_buffer("mean", torch.tensor(config.image_mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(config.image_std).view(1, 3, 1, 1), persistent=False)
 
     def materialize_buffers(self) -> None:
-        """Compute the buffers that are not saved, for a network built on the meta device (the model
-        loader builds it so and assigns the saved weights): the image normalisation, and transformers'
-        CLIP position ids (`arange(positions)` as a [1, positions] view, as its embeddings build them)."""
-        device = self.model.text_model.embeddings.token_embedding.weight.device
+        """Compute the buffers that are not saved (the image normalisation), for a network built on the
+        meta device (the model loader builds it so and assigns the saved weights)."""
+        device = self.model.text_projection.weight.device
         self.mean = torch.tensor(self.config.image_mean, device=device).view(1, 3, 1, 1)
         self.std = torch.tensor(self.config.image_std, device=device).view(1, 3, 1, 1)
-        for module in self.modules():
-            ids = getattr(module, "position_ids", None)
-            if isinstance(ids, torch.Tensor) and ids.is_meta:
-                module.position_ids = torch.arange(ids.shape[-1], device=device).expand((1, -1))
 
     def encode_text(self, ids: torch.Tensor, mask: torch.Tensor) -> TextEncoding:
         # CLIP's text transformer is causal, so real tokens never see the padding: no mask is needed
         # for them, and the EOS token's features (the pooled output) are unaffected.
-        out = self.model.text_model(input_ids=ids)
-        embeds = self.model.text_projection(out.pooler_output)
-        return TextEncoding(embeds=embeds, hidden=out.last_hidden_state, mask=mask.bool())
+        hidden, pooled = self.model.text_model(ids)
+        embeds = self.model.text_projection(pooled)
+        return TextEncoding(embeds=embeds, hidden=hidden, mask=mask.bool())
 
     def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
         """`pixels`: [B, 3, S, S] already normalised by :meth:`preprocess`; returns [B, D] embeddings."""
@@ -162,8 +205,7 @@ class ClipModel(nn.Module):
                 "this model's CLIP has no image encoder, so it cannot embed images (variations, image "
                 "inputs); convert it with an image encoder (see docs/KARLO.md)"
             )
-        out = self.model.vision_model(pixel_values=pixels)
-        return self.model.visual_projection(out.pooler_output)
+        return self.model.visual_projection(self.model.vision_model(pixels))
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1], any square-or-not size -> CLIP input (resize short side, centre crop, normalise)."""

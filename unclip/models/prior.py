@@ -98,6 +98,14 @@ class PriorBlock(nn.Module):
         return x, new_kv
 
 
+def _random(shape: tuple[int, ...], std: float) -> torch.Tensor:
+    """Normal values times `std`; on the meta device (where the model loader builds networks, weights to
+    follow) an empty tensor: random ops there import torch's reference ops and dynamo (over 1 s)."""
+    if torch.empty(0).is_meta:
+        return torch.empty(shape)
+    return torch.randn(shape) * std
+
+
 class Prior(nn.Module):
     def __init__(self, config: PriorConfig):
         super().__init__()
@@ -107,8 +115,8 @@ class Prior(nn.Module):
         self.text_embed_proj = nn.Linear(cfg.clip_dim, w)
         self.time_embed = TimestepMLP(w, w, w)
         self.image_embed_proj = nn.Linear(cfg.clip_dim, w)
-        self.query = nn.Parameter(torch.randn(1, 1, w) * 0.02)
-        self.positions = nn.Parameter(torch.randn(1, cfg.max_text_tokens + 4, w) * 0.01)
+        self.query = nn.Parameter(_random((1, 1, w), 0.02))
+        self.positions = nn.Parameter(_random((1, cfg.max_text_tokens + 4, w), 0.01))
         self.norm_in = nn.LayerNorm(w) if cfg.norm_in else None
         self.blocks = nn.ModuleList(
             PriorBlock(w, cfg.heads, cfg.mlp_ratio, cfg.dropout) for _ in range(cfg.layers)

@@ -30,7 +30,7 @@ from unclip.training.checkpoint import latest_checkpoint, load_checkpoint
 from unclip.utils.config import Config, ConfigError
 
 if TYPE_CHECKING:
-    from transformers import CLIPTokenizer
+    from unclip.models.tokenizer import ClipTokenizer
 
 
 class RunError(UnclipError):
@@ -128,7 +128,7 @@ def load_trained(path: str | Path, component: str, weights: str = "ema") -> nn.M
     return module
 
 
-def load_clip(path: str | Path) -> tuple[ClipModel, CLIPTokenizer]:
+def load_clip(path: str | Path) -> tuple[ClipModel, ClipTokenizer]:
     """CLIP (EMA weights) and its tokenizer from a CLIP run folder or a model directory."""
     path = Path(path)
     clip = load_trained(path, "clip")

@@ -90,7 +90,7 @@ def contrastive_loss(
 class ClipStage(Stage):
     name = "clip"
     metric_names = ("accuracy",)
-    fsdp_blocks = ("CLIPEncoderLayer",)
+    fsdp_blocks = ("ClipLayer",)
 
     @property
     def component(self) -> str:
