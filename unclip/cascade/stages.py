@@ -24,7 +24,7 @@ from unclip.models.clip import ClipModel, TextEncoding
 from unclip.models.decoder import Decoder
 from unclip.models.diffusion_config import DiffusionConfig
 from unclip.models.prior import Prior
-from unclip.models.tokenizer import tokenize
+from unclip.models.tokenizer import ClipTokenizer, tokenize
 from unclip.models.upsampler import Upsampler, upsample_low_res
 
 StepHook = Callable[[torch.Tensor, int], torch.Tensor]
@@ -75,7 +75,7 @@ def _guided(out: torch.Tensor, guidance: float, channels: int | None = None) -> 
 
 
 @torch.no_grad()
-def encode_prompts(clip: ClipModel, tokenizer, prompts: list[str]) -> TextEncoding:  # type: ignore[no-untyped-def]
+def encode_prompts(clip: ClipModel, tokenizer: ClipTokenizer, prompts: list[str]) -> TextEncoding:
     device = next(clip.parameters()).device
     tokens = tokenize(tokenizer, prompts, clip.config.text_max_tokens)
     return clip.encode_text(tokens.ids.to(device), tokens.mask.to(device))

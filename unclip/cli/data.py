@@ -5,21 +5,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+# the names and the cache only: the builders are imported when a build runs (see unclip.data.sources)
 from unclip.data.sources import (
     CLIPART_SOURCES,
     EMOJI_STYLES,
     EXTRA_EMOJI_STYLES,
     PHOTO_SOURCES,
-    BuildReport,
     DataSourceError,
     SourceCache,
-    build_clipart,
-    build_emoji,
-    build_photos,
+    default_cache_dir,
 )
-from unclip.data.sources.cache import default_cache_dir
+
+if TYPE_CHECKING:
+    from unclip.data.sources.writer import BuildReport
 
 
 def _log(msg: str) -> None:
@@ -86,14 +86,20 @@ def _print(report: BuildReport) -> int:
 
 
 def _run_emoji(args: argparse.Namespace) -> int:
+    from unclip.data.sources.builders import build_emoji
+
     return _print(build_emoji(args.out_dir, args.styles, **_common_kwargs(args)))
 
 
 def _run_clipart(args: argparse.Namespace) -> int:
+    from unclip.data.sources.builders import build_clipart
+
     return _print(build_clipart(args.out_dir, args.sources, **_common_kwargs(args)))
 
 
 def _run_photos(args: argparse.Namespace) -> int:
+    from unclip.data.sources.builders import build_photos
+
     return _print(build_photos(args.out_dir, args.sources, crops=args.crops, **_common_kwargs(args)))
 
 

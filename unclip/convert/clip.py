@@ -1,11 +1,12 @@
 """Karlo's CLIP towers (transformers `text_encoder` / `image_encoder` + `tokenizer`) -> :class:`ClipModel`.
 
-unclip's CLIP is a transformers `CLIPModel`, whose text and vision halves have exactly the
-parameter names of `CLIPTextModelWithProjection` and `CLIPVisionModelWithProjection` under `model.`,
-so the tensors move unchanged. Not in Karlo: `logit_scale` (used only for CLIP training; it keeps
-CLIP's initial value). Consumed after a check: the `position_ids` buffers old transformers versions
-saved (they must be 0..N-1, which is what the model recomputes). Without an image encoder the model
-gets only the text tower (`ClipConfig.image_tower = False`).
+unclip's CLIP (`unclip.models.clip`, its own code) names its parameters as transformers' `CLIPModel`
+does: the text and vision halves have exactly the names of `CLIPTextModelWithProjection` and
+`CLIPVisionModelWithProjection` under `model.`, so the tensors move unchanged. Not in Karlo:
+`logit_scale` (used only for CLIP training; it keeps CLIP's initial value). Consumed after a check:
+the `position_ids` buffers old transformers versions saved (they must be 0..N-1, which is what the
+model computes). Without an image encoder the model gets only the text tower
+(`ClipConfig.image_tower = False`).
 
 The tokenizer's `vocab.json` + `merges.txt` are read by :func:`unclip.models.tokenizer.load_tokenizer`.
 Karlo pads captions with "!" where unclip pads with the end token; padded positions are masked
@@ -23,10 +24,11 @@ from unclip.convert.mapping import StateMapper, assemble
 from unclip.convert.source import StateDict
 from unclip.errors import ModelFormatError
 from unclip.models.clip import CLIP_MEAN, CLIP_STD, ClipConfig, ClipModel
+from unclip.models.clip_layers import ACTIVATIONS
 from unclip.models.tokenizer import ClipTokenizer
 
 Part = tuple[dict[str, Any], str]
-_ACTS = ("quick_gelu", "gelu", "gelu_new", "gelu_pytorch_tanh", "relu", "silu")
+_ACTS = tuple(ACTIVATIONS)
 
 
 def _field(cfg: Part, key: str, default: Any = ...) -> Any:

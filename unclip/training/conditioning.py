@@ -10,11 +10,11 @@ from __future__ import annotations
 import torch
 
 from unclip.models.clip import ClipModel, TextEncoding
-from unclip.models.tokenizer import tokenize
+from unclip.models.tokenizer import ClipTokenizer, tokenize
 
 
 class FrozenClip:
-    def __init__(self, clip: ClipModel, tokenizer, device: torch.device):  # type: ignore[no-untyped-def]
+    def __init__(self, clip: ClipModel, tokenizer: ClipTokenizer, device: torch.device) -> None:
         self.clip = clip.to(device).eval().requires_grad_(False)
         self.tokenizer = tokenizer
         self.device = device

@@ -8,16 +8,15 @@ from pathlib import Path
 from unclip.data.sources import emoji_datasource, fluent, iconify, noto, openclipart, openmoji, photos
 from unclip.data.sources.base import Collected, DataSourceError, Package
 from unclip.data.sources.cache import SourceCache
+from unclip.data.sources.names import (
+    CLIPART_SIZES,
+    CLIPART_SOURCES,
+    EMOJI_STYLES,
+    EXTRA_EMOJI_STYLES,
+    PHOTO_SOURCES,
+)
 from unclip.data.sources.render import svg_renderer_available
 from unclip.data.sources.writer import BuildReport, build_dataset
-
-EMOJI_STYLES = ("google", "twitter", "noto", "fluent")  # the default model's training styles
-# More styles, for the independent judge (unclip/evaluation/judge): two it trains on, and OpenMoji
-# (CC-BY-SA: never for shipped model weights), the style it is tested on and never sees in training.
-EXTRA_EMOJI_STYLES = ("fluent-flat", "emojione", "openmoji")
-CLIPART_SOURCES = ("fluent", "openclipart")
-CLIPART_SIZES = (256, 1024)
-PHOTO_SOURCES = ("backgrounds", "tuxpaint")
 
 
 def parse_list(value: str | Sequence[str], allowed: Sequence[str], what: str) -> list[str]:

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from unclip.models.clip import ClipConfig, ClipModel
-from unclip.models.tokenizer import load_tokenizer, save_tokenizer, tokenize, train_tokenizer
+from unclip.models.tokenizer import ClipTokenizer, load_tokenizer, save_tokenizer, tokenize, train_tokenizer
 from unclip.training.augment import resize_center_crop
 from unclip.training.examples import ExampleMaker, RecordData
 from unclip.training.stages.base import NetWrapper, Stage
@@ -26,7 +26,7 @@ LOGIT_SCALE_MAX = 100.0
 
 
 class ClipMaker(ExampleMaker):
-    def __init__(self, tokenizer, image_size: int, max_tokens: int):  # type: ignore[no-untyped-def]
+    def __init__(self, tokenizer: ClipTokenizer, image_size: int, max_tokens: int) -> None:
         self.tokenizer = tokenizer
         self.image_size = image_size
         self.max_tokens = max_tokens
